@@ -1,0 +1,1 @@
+"""kubelite.scheduler"""
