@@ -1,0 +1,121 @@
+"""The API server process part: store + watch cache + HTTPS app, started and stopped as one."""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from kubelite.api import errors, registry
+from kubelite.apiserver import app, auth, certs, context, crds, kubeconfig, objects, params
+from kubelite.apiserver import watchcache
+from kubelite.apiserver.handlers import write
+from kubelite.storage import open_store, protocol
+
+log = logging.getLogger(__name__)
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: str
+    bind: str = "127.0.0.1"
+    port: int = 6443
+    store: str = "sqlite"
+    kubeconfig: str = ""          # "" = <data_dir>/kubeconfig.yaml
+
+    @property
+    def kubeconfig_path(self) -> str:
+        return self.kubeconfig or os.path.join(self.data_dir, "kubeconfig.yaml")
+
+    @property
+    def tls_dir(self) -> str:
+        return os.path.join(self.data_dir, "tls")
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.bind in ("0.0.0.0", "") else self.bind
+        host = f"[{host}]" if ":" in host else host
+        return f"https://{host}:{self.port}"
+
+
+class APIServer:
+    """Owns the store, the cache and the listening socket."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.store: protocol.Store | None = None
+        self.ctx: context.Context | None = None
+        self.pki: certs.PKI | None = None
+        self.authenticator = auth.Authenticator()
+        self.node_token = ""
+        self._runner: web.AppRunner | None = None
+        self._crds: crds.Registrar | None = None
+
+    async def start(self) -> None:
+        cfg = self.config
+        os.makedirs(cfg.data_dir, mode=0o700, exist_ok=True)
+        self.pki = certs.ensure(cfg.tls_dir, cfg.bind)
+        self.node_token = auth.load_or_create_token(os.path.join(cfg.data_dir, "token"))
+        self.authenticator.add_token(self.node_token, auth.User("system:node-bootstrap",
+                                                                ("system:nodes",)))
+        self.store = open_store(cfg.store, cfg.data_dir)
+        await self.store.start()
+        cache = watchcache.Cache(self.store)
+        await cache.start()
+        self.ctx = context.Context(registry.Registry(), objects.Objects(self.store, cache), cache)
+        self._crds = crds.Registrar(self.ctx)
+        self._crds.start()
+        await self._bootstrap()
+        self._runner = web.AppRunner(app.build(self.ctx, self.authenticator),
+                                     handler_cancellation=True, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, cfg.bind, cfg.port, ssl_context=self._tls(),
+                           backlog=1024, reuse_address=True)
+        await site.start()
+        self._write_kubeconfig()
+        log.info("api server listening url=%s data_dir=%s", cfg.url, cfg.data_dir)
+
+    def _tls(self) -> ssl.SSLContext:
+        assert self.pki is not None
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.minimum_version = ssl.TLSVersion.TLSv1_2
+        tls.load_cert_chain(self.pki.path("serving.crt"), self.pki.path("serving.key"))
+        tls.load_verify_locations(self.pki.path("ca.crt"))
+        tls.verify_mode = ssl.CERT_OPTIONAL
+        tls.set_alpn_protocols(["http/1.1"])
+        return tls
+
+    def _write_kubeconfig(self) -> None:
+        assert self.pki is not None
+        content = kubeconfig.render(self.config.url, self.pki.ca.cert_pem,
+                                    cert_pem=self.pki.admin.cert_pem,
+                                    key_pem=self.pki.admin.key_pem)
+        kubeconfig.write(self.config.kubeconfig_path, content)
+
+    async def _bootstrap(self) -> None:
+        """Objects every cluster has: the system namespaces."""
+        assert self.ctx is not None
+        ns_rt = self.ctx.namespace_type()
+        opts = params.WriteOptions(False, "kubelite", "Strict", False)
+        for name in SYSTEM_NAMESPACES:
+            if await self.ctx.objects.get_entry(ns_rt, "", name) is None:
+                obj = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+                try:
+                    await write.create_object(self.ctx, ns_rt, obj, "", opts)
+                except errors.AlreadyExists:
+                    pass
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._crds is not None:
+            await self._crds.stop()
+        if self.ctx is not None:
+            await self.ctx.cache.stop()
+        if self.store is not None:
+            await self.store.close()

@@ -1,0 +1,43 @@
+"""`kubelite server`: one process running the API server and the bundled components."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from kubelite.apiserver import server as apiserver
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    data_dir: str
+    bind: str = "127.0.0.1"
+    port: int = 6443
+    store: str = "sqlite"
+    kubeconfig: str = ""
+    disable: frozenset[str] = field(default_factory=frozenset)
+    sim_nodes: int = 0
+    node_monitor_grace: float = 40.0
+    pod_eviction_timeout: float = 300.0
+
+    def apiserver_config(self) -> apiserver.Config:
+        return apiserver.Config(data_dir=self.data_dir, bind=self.bind, port=self.port,
+                                store=self.store, kubeconfig=self.kubeconfig)
+
+
+async def run(config: ServerConfig) -> None:
+    """Start everything, print how to connect, and serve until cancelled."""
+    api = apiserver.APIServer(config.apiserver_config())
+    await api.start()
+    kubeconfig = api.config.kubeconfig_path
+    print(f"kubelite is up at {api.config.url}\n"
+          f"  export KUBECONFIG={kubeconfig}\n"
+          f"  kubectl get nodes        (or: kubelite kubectl get nodes)\n"
+          f"  node token: {api.node_token}", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await api.stop()
