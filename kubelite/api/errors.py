@@ -191,3 +191,19 @@ def from_status(status: dict[str, Any]) -> APIError:
         causes=causes, retry_after=int(details.get("retryAfterSeconds") or 0),
     )
     return err
+
+
+def is_not_found(err: BaseException) -> bool:
+    return isinstance(err, APIError) and err.code == 404
+
+
+def is_conflict(err: BaseException) -> bool:
+    return isinstance(err, APIError) and err.code == 409 and err.reason == "Conflict"
+
+
+def is_already_exists(err: BaseException) -> bool:
+    return isinstance(err, APIError) and err.reason == "AlreadyExists"
+
+
+def is_gone(err: BaseException) -> bool:
+    return isinstance(err, APIError) and err.code == 410
