@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from kubelite.api import errors, registry
-from kubelite.apiserver import context, strategy
+from kubelite.apiserver import context, selection, strategy
 from kubelite.storage import protocol
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,8 @@ class Registrar:
         types = resource_types(crd)
         for rt in types:
             self._ctx.registry.add(rt, replace=True)
+            if rt.storage_version in ("", rt.version):
+                self._ctx.cache.set_fields_fn(rt.key_prefix(), selection.fields_fn(rt))
         self._served[name] = types
         if crd["metadata"].get("deletionTimestamp"):
             await self._cleanup(crd, types)

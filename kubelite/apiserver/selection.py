@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kubelite.api import errors, fields, labels, registry
+from kubelite.api import fields, labels, registry
 from kubelite.apiserver import watchcache
 
 
@@ -12,10 +12,11 @@ def build(rt: registry.ResourceType, namespace: str, label_selector: str,
     lsel = labels.parse(label_selector) if label_selector else None
     fsel = fields.parse(field_selector) if field_selector else None
     if fsel is not None:
-        supported = fields.supported(rt)
-        for name in fsel.field_names():
-            if name not in supported:
-                raise errors.BadRequest(f"field label not supported: {name}")
+        fields.validate(rt, fsel)
+        if fsel.empty():
+            fsel = None
+    if lsel is not None and lsel.empty():
+        lsel = None
     if lsel is None and fsel is None:
         if not namespace:
             return _everything
@@ -26,10 +27,17 @@ def build(rt: registry.ResourceType, namespace: str, label_selector: str,
             return False
         if lsel is not None and not lsel.matches(e.labels):
             return False
-        return fsel is None or fsel.matches(e.decode())
+        if fsel is None:
+            return True
+        return fsel.matches_fields(e.fields or fields.field_set(rt, e.decode()))
 
     return predicate
 
 
 def _everything(e: watchcache.Entry) -> bool:
     return True
+
+
+def fields_fn(rt: registry.ResourceType) -> watchcache.FieldsFn:
+    """What the cache keeps beside each object so field selectors need no decoding."""
+    return lambda obj: fields.field_set(rt, obj)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from kubelite.api import errors, registry
-from kubelite.apiserver import app, auth, certs, context, crds, kubeconfig, objects, params
+from kubelite.apiserver import app, auth, certs, context, conversion, crds, kubeconfig, objects
+from kubelite.apiserver import params, selection
 from kubelite.apiserver import watchcache
 from kubelite.apiserver.handlers import write
 from kubelite.storage import open_store, protocol
@@ -66,8 +67,12 @@ class APIServer:
         self.store = open_store(cfg.store, cfg.data_dir)
         await self.store.start()
         cache = watchcache.Cache(self.store)
+        types = registry.Registry()
+        for rt in types:
+            if rt.persisted and not conversion.needs_conversion(rt):
+                cache.set_fields_fn(rt.key_prefix(), selection.fields_fn(rt))
         await cache.start()
-        self.ctx = context.Context(registry.Registry(), objects.Objects(self.store, cache), cache)
+        self.ctx = context.Context(types, objects.Objects(self.store, cache), cache)
         self._crds = crds.Registrar(self.ctx)
         self._crds.start()
         await self._bootstrap()
