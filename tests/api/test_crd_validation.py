@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from kubelite.api import defaults, errors, registry
-from kubelite.api import validation
+from kubelite.api import defaults, errors, registry, validation
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -62,8 +61,8 @@ def test_valid_widget_passes() -> None:
 
 @pytest.mark.parametrize("obj,expected", [
     (widget(size="big"), [("spec.size", "FieldValueTypeInvalid",
-                           'Invalid value: "string": spec.size in body must be of type integer: '
-                           '"string"')]),
+                           ('Invalid value: "string": spec.size in body must be of type integer: '
+                           '"string"'))]),
     (widget(size=0), [("spec.size", "FieldValueInvalid",
                        "Invalid value: 0: spec.size in body should be greater than or equal to 1")]),
     (widget(size=11), [("spec.size", "FieldValueInvalid",
@@ -74,23 +73,23 @@ def test_valid_widget_passes() -> None:
     (widget(name="abcdef"), [("spec.name", "FieldValueTooLong", "Too long: may not be longer than 5")]),
     (widget(name="AB"), [("spec.name", "FieldValueInvalid",
                           "Invalid value: \"AB\": spec.name in body should match '^[a-z]+$'")]),
-    (widget(port=1.5), [("spec.port", "FieldValueTypeInvalid", 'Invalid value: "number": '
-                         'spec.port in body must be of type integer,string: "number"')]),
-    (widget(when="yesterday"), [("spec.when", "FieldValueInvalid", 'Invalid value: "yesterday": '
-                                 'spec.when in body must be of type date-time: "yesterday"')]),
+    (widget(port=1.5), [("spec.port", "FieldValueTypeInvalid", ('Invalid value: "number": '
+                         'spec.port in body must be of type integer,string: "number"'))]),
+    (widget(when="yesterday"), [("spec.when", "FieldValueInvalid", ('Invalid value: "yesterday": '
+                                 'spec.when in body must be of type date-time: "yesterday"'))]),
     (widget(tags=["a", "b", "c"]), [("spec.tags", "FieldValueTooMany",
                                      "Too many: 3: must have at most 2 items")]),
     (widget(tags=["a", "a"]), [("spec.tags[1]", "FieldValueDuplicate", 'Duplicate value: "a"')]),
-    (widget(labels={"x": 1}), [("spec.labels.x", "FieldValueTypeInvalid", 'Invalid value: "integer": '
-                                'spec.labels.x in body must be of type string: "integer"')]),
+    (widget(labels={"x": 1}), [("spec.labels.x", "FieldValueTypeInvalid", ('Invalid value: "integer": '
+                                'spec.labels.x in body must be of type string: "integer"'))]),
     (widget(mode=None), [("spec.mode", "FieldValueTypeInvalid",
                           'Invalid value: "null": spec.mode in body must be of type string: "null"')]),
     ({**widget(), "metadata": {"name": "Bad_Name", "namespace": "default"}}, [(
         "metadata.name", "FieldValueInvalid",
-        "Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain must consist of lower case "
+        ("Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain must consist of lower case "
         "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
         "character (e.g. 'example.com', regex used for validation is "
-        "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")]),
+        "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"))]),
 ], ids=["type", "minimum", "maximum", "required", "enum", "max-length", "pattern",
         "int-or-string", "format", "max-items", "set-duplicate", "map-values", "null",
         "metadata-name"])
@@ -181,8 +180,8 @@ def test_valid_crd_passes_and_gets_defaults() -> None:
     (crd(versions=[{"name": "v1", "served": True, "storage": False,
                     "schema": {"openAPIV3Schema": {"type": "object"}}}]),
      [("spec.versions", "FieldValueInvalid",
-       'Invalid value: [{"name":"v1","schema":{"openAPIV3Schema":{"type":"object"}},"served":true,'
-       '"storage":false}]: must have exactly one version marked as storage version')]),
+       ('Invalid value: [{"name":"v1","schema":{"openAPIV3Schema":{"type":"object"}},"served":true,'
+       '"storage":false}]: must have exactly one version marked as storage version'))]),
     (crd(scope="Global"), [("spec.scope", "FieldValueNotSupported",
                             'Unsupported value: "Global": supported values: "Cluster", "Namespaced"')]),
     (crd(versions=[{"name": "v1", "served": True, "storage": True,

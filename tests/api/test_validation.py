@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from kubelite.api import defaults, errors, registry
-from kubelite.api import validation
+from kubelite.api import defaults, errors, registry, validation
 
 REG = registry.Registry()
 LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
@@ -86,18 +85,18 @@ def test_valid_objects_pass(obj: dict[str, Any]) -> None:
 @pytest.mark.parametrize("obj,expected", [
     (with_(pod(), "metadata.name", "Web_1"), [(
         "metadata.name", "FieldValueInvalid",
-        "Invalid value: \"Web_1\": a lowercase RFC 1123 subdomain must consist of lower case "
+        ("Invalid value: \"Web_1\": a lowercase RFC 1123 subdomain must consist of lower case "
         "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
         "character (e.g. 'example.com', regex used for validation is "
-        "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")]),
+        "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"))]),
     (with_(pod(), "metadata.name", DELETE), [
         ("metadata.name", "FieldValueRequired", "Required value: name or generateName is required")]),
     (with_(pod(), "metadata.labels", {"app": "bad value"}), [(
         "metadata.labels", "FieldValueInvalid",
-        "Invalid value: \"bad value\": a valid label must be an empty string or consist of "
+        ("Invalid value: \"bad value\": a valid label must be an empty string or consist of "
         "alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric "
         "character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is "
-        "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")]),
+        "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"))]),
     (pod(containers=[]), [("spec.containers", "FieldValueRequired", "Required value")]),
     (pod(containers=[{"name": "main"}]), [
         ("spec.containers[0].image", "FieldValueRequired", "Required value")]),
@@ -161,24 +160,24 @@ def service(**spec: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("obj,expected", [
     (service(), [("spec.ports", "FieldValueRequired", "Required value")]),
     (service(type="Fancy", ports=[{"port": 80}]), [(
-        "spec.type", "FieldValueNotSupported", 'Unsupported value: "Fancy": supported values: '
-        '"ClusterIP", "ExternalName", "LoadBalancer", "NodePort"')]),
+        "spec.type", "FieldValueNotSupported", ('Unsupported value: "Fancy": supported values: '
+        '"ClusterIP", "ExternalName", "LoadBalancer", "NodePort"'))]),
     (service(ports=[{"port": 70000}]), [(
         "spec.ports[0].port", "FieldValueInvalid",
         "Invalid value: 70000: must be between 1 and 65535, inclusive"), (
         "spec.ports[0].targetPort", "FieldValueInvalid",  # defaulted from port, as upstream
         "Invalid value: 70000: must be between 1 and 65535, inclusive")]),
     (service(type="NodePort", ports=[{"port": 80, "nodePort": 80}]), [(
-        "spec.ports[0].nodePort", "FieldValueInvalid", "Invalid value: 80: provided port is not "
-        "in the valid range. The range of valid ports is 30000-32767")]),
+        "spec.ports[0].nodePort", "FieldValueInvalid", ("Invalid value: 80: provided port is not "
+        "in the valid range. The range of valid ports is 30000-32767"))]),
     (service(ports=[{"port": 80, "name": "a"}, {"port": 81}]), [
         ("spec.ports[1].name", "FieldValueRequired", "Required value")]),
     (with_(service(ports=[{"port": 80}]), "metadata.name", "1web"), [(
         "metadata.name", "FieldValueInvalid",
-        "Invalid value: \"1web\": a DNS-1035 label must consist of lower case alphanumeric "
+        ("Invalid value: \"1web\": a DNS-1035 label must consist of lower case alphanumeric "
         "characters or '-', start with an alphabetic character, and end with an alphanumeric "
         "character (e.g. 'my-name',  or 'abc-123', regex used for validation is "
-        "'[a-z]([-a-z0-9]*[a-z0-9])?')")]),
+        "'[a-z]([-a-z0-9]*[a-z0-9])?')"))]),
 ], ids=["no-ports", "type", "port-range", "node-port-range", "unnamed-port", "dns1035-name"])
 def test_service_causes(obj: dict[str, Any], expected: list[tuple[str, str, str]]) -> None:
     assert causes_of(obj) == expected
@@ -233,9 +232,9 @@ def test_job_template_is_immutable() -> None:
     ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "d"},
       "data": {"bad key": "v"}},
      [("data", "FieldValueInvalid",
-       "Invalid value: \"bad key\": a valid config key must consist of alphanumeric characters, "
+       ("Invalid value: \"bad key\": a valid config key must consist of alphanumeric characters, "
        "'-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for "
-       "validation is '[-._a-zA-Z0-9]+')")]),
+       "validation is '[-._a-zA-Z0-9]+')"))]),
     ({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "d"},
       "type": "kubernetes.io/tls", "data": {"tls.crt": "YQ=="}},
      [("data[tls.key]", "FieldValueRequired", "Required value")]),
@@ -277,10 +276,10 @@ def test_pod_update_may_change_only_images() -> None:
     old = pod()
     assert causes_of(with_(pod(), "spec.restartPolicy", "Never"), old) == [(
         "spec", "FieldValueForbidden",
-        "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,"
+        ("Forbidden: pod updates may not change fields other than `spec.containers[*].image`,"
         "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only "
         "additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be "
-        "set to 1 if it was previously negative)")]
+        "set to 1 if it was previously negative)"))]
     new = with_(pod(), "spec.containers.0.image", "nginx:1.28")
     defaults.apply_defaults(rt("v1", "Pod"), new)
     defaults.apply_defaults(rt("v1", "Pod"), old)
@@ -298,14 +297,14 @@ def test_invalid_message_names_kind_and_every_cause() -> None:
 
 
 @pytest.mark.parametrize("path,value,message", [
-    ("spec.replicas", "3", 'Deployment in version "v1" cannot be handled as a Deployment: json: '
-     "cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32"),
-    ("spec.template.spec.containers", {"name": "x"}, 'Deployment in version "v1" cannot be '
+    ("spec.replicas", "3", ('Deployment in version "v1" cannot be handled as a Deployment: json: '
+     "cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32")),
+    ("spec.template.spec.containers", {"name": "x"}, ('Deployment in version "v1" cannot be '
      "handled as a Deployment: json: cannot unmarshal object into Go struct field "
-     "PodSpec.spec.template.spec.containers of type []v1.Container"),
+     "PodSpec.spec.template.spec.containers of type []v1.Container")),
     ("spec.template.spec.containers.0.resources", {"limits": {"memory": "1 GB"}},
-     'Deployment in version "v1" cannot be handled as a Deployment: quantities must match the '
-     "regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"),
+     ('Deployment in version "v1" cannot be handled as a Deployment: quantities must match the '
+     "regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")),
 ], ids=["string-for-int", "object-for-list", "bad-quantity"])
 def test_type_mismatch_is_bad_request(path: str, value: Any, message: str) -> None:
     with pytest.raises(errors.BadRequest) as info:
@@ -326,8 +325,8 @@ def test_unknown_fields(obj: dict[str, Any], paths: list[str]) -> None:
 
 def test_strict_error_and_warnings_wording() -> None:
     err = validation.strict_error(rt("apps/v1", "Deployment"), ["spec.foo"])
-    assert (err.code, err.message) == (400, 'Deployment in version "v1" cannot be handled as a '
-                                            'Deployment: strict decoding error: unknown field "spec.foo"')
+    assert (err.code, err.message) == (400, ('Deployment in version "v1" cannot be handled as a '
+                                            'Deployment: strict decoding error: unknown field "spec.foo"'))
     assert validation.unknown_field_warnings(["spec.foo"]) == ['unknown field "spec.foo"']
 
 

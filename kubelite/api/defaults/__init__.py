@@ -7,7 +7,8 @@ filled). Custom resources get the `default` values of their CRD schema.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from kubelite.api import registry
 from kubelite.api.defaults import core, podspec, workloads

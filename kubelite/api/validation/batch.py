@@ -89,9 +89,9 @@ def schedule_problem(schedule: str) -> str:
     """Why a cron schedule would not parse ("" when it does), in robfig/cron's words."""
     body = schedule
     if body.startswith(("TZ=", "CRON_TZ=")):
-        return "CRON_TZ or TZ used in schedule \"%s\" is not officially supported, see " \
-               "https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/ for more " \
-               "details" % schedule
+        return (f'CRON_TZ or TZ used in schedule "{schedule}" is not officially supported, see '
+                "https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/ for more "
+                "details")
     if body.startswith("@"):
         if body in _CRON_MACROS or body.startswith("@every "):
             return ""

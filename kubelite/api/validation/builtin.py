@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from kubelite.api import errors
 from kubelite.api.validation import batch, cluster, core, crdobject, pods, services, workloads

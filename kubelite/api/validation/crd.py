@@ -18,6 +18,8 @@ from kubelite.api.validation import field, formats, schema
 Obj = dict[str, Any]
 _ROOT_KEEP = ("apiVersion", "kind", "metadata")
 
+_KIND_NAMES: dict[type, str] = {str: "string", dict: "object", list: "array"}
+
 
 def root_schema(rt: registry.ResourceType) -> Obj:
     return ((rt.crd or {}).get("openAPIV3Schema")) or {}
@@ -55,7 +57,7 @@ def _observed(value: Any) -> str:
         return "integer"
     if isinstance(value, float):
         return "number"
-    return {str: "string", dict: "object", list: "array"}.get(type(value), "unknown")
+    return _KIND_NAMES.get(type(value), "unknown")
 
 
 def _type_ok(want: str, value: Any) -> bool:

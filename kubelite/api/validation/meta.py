@@ -33,7 +33,7 @@ def validate(rt: registry.ResourceType, obj: dict[str, Any],
     causes += _namespace(rt, meta)
     causes += field.non_negative("metadata.generation", meta.get("generation"))
     causes += labels("metadata.labels", meta.get("labels"))
-    causes += annotations("metadata.annotations", meta.get("annotations"))
+    causes += annotation_map("metadata.annotations", meta.get("annotations"))
     causes += _finalizers(meta.get("finalizers"))
     causes += _owner_references(meta.get("ownerReferences"))
     if old is not None:
@@ -63,7 +63,7 @@ def labels(path: str, value: Any) -> list[errors.Cause]:
     return causes
 
 
-def annotations(path: str, value: Any) -> list[errors.Cause]:
+def annotation_map(path: str, value: Any) -> list[errors.Cause]:
     causes = []
     total = 0
     for k, v in (value or {}).items():

@@ -7,7 +7,8 @@ message in a field error for the field they are checking.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from kubelite.api import errors
 from kubelite.api.validation import field

@@ -71,7 +71,7 @@ def _scalars(spec: dict[str, Any], path: str) -> list[errors.Cause]:
 
 
 def _volume_names(spec: dict[str, Any], path: str) -> set[str]:
-    return {v.get("name") for v in spec.get("volumes") or [] if isinstance(v, dict)}
+    return {v.get("name") or "" for v in spec.get("volumes") or [] if isinstance(v, dict)}
 
 
 def _volumes(spec: dict[str, Any], path: str) -> list[errors.Cause]:

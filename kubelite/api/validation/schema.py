@@ -25,11 +25,13 @@ _QUANTITY_MSG = ("quantities must match the regular expression "
 _DATE_TIME_RE = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
+_KIND_NAMES: dict[type, str] = {str: "string", dict: "object", list: "array"}
+
 
 class Node:
     """One compiled schema; see the module docstring."""
 
-    __slots__ = ("types", "props", "values", "items", "required", "fmt", "go", "struct")
+    __slots__ = ("fmt", "go", "items", "props", "required", "struct", "types", "values")
 
     def __init__(self) -> None:
         self.types: frozenset[str] = frozenset()  # empty: anything goes
@@ -132,7 +134,7 @@ def _kind_of(value: Any) -> str:
         return "bool"
     if isinstance(value, (int, float)):
         return "number"
-    return {str: "string", dict: "object", list: "array"}.get(type(value), "value")
+    return _KIND_NAMES.get(type(value), "value")
 
 
 def decode_error(n: Node, value: Any) -> str | None:
@@ -246,9 +248,9 @@ def missing_required(n: Node, value: Any, path: str, out: list[errors.Cause]) ->
                 out.append(field.required(field.join(path, r)))
         for k, v in value.items():
             sub = n.props.get(k)
-            if sub is not None and v and (sub.props is not None or sub.items or sub.values):
-                if not (path == "" and k == "status"):
-                    missing_required(sub, v, field.join(path, k), out)
+            nested = sub is not None and (sub.props is not None or sub.items or sub.values)
+            if sub is not None and nested and v and not (path == "" and k == "status"):
+                missing_required(sub, v, field.join(path, k), out)
     elif isinstance(value, list) and n.items is not None and n.items.props is not None:
         for i, v in enumerate(value):
             missing_required(n.items, v, field.index(path, i), out)

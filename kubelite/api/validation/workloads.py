@@ -140,13 +140,16 @@ def stateful_set(obj: Obj, old: Obj | None) -> list[errors.Cause]:
         causes = [c for c in causes if c.field != "spec.selector"]
         mutable = ("replicas", "ordinals", "template", "updateStrategy", "minReadySeconds",
                    "persistentVolumeClaimRetentionPolicy")
-        strip = lambda s: {k: v for k, v in s.items() if k not in mutable}  # noqa: E731
-        if strip(spec) != strip(_spec(old)):
+        if _without(spec, mutable) != _without(_spec(old), mutable):
             causes.append(field.forbidden(
                 "spec", "updates to statefulset spec for fields other than 'replicas', "
                 "'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' "
                 "and 'minReadySeconds' are forbidden"))
     return causes
+
+
+def _without(spec: Obj, keys: tuple[str, ...]) -> Obj:
+    return {k: v for k, v in spec.items() if k not in keys}
 
 
 def _update_strategy(spec: Obj, kind: str) -> list[errors.Cause]:
