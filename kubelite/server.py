@@ -7,6 +7,8 @@ import logging
 from dataclasses import dataclass, field
 
 from kubelite.apiserver import server as apiserver
+from kubelite.client import rest
+from kubelite.controllers import manager
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,14 @@ async def run(config: ServerConfig) -> None:
           f"  export KUBECONFIG={kubeconfig}\n"
           f"  kubectl get nodes        (or: kubelite kubectl get nodes)\n"
           f"  node token: {api.node_token}", flush=True)
+    client = rest.Client.from_kubeconfig(kubeconfig, user_agent="kubelite-server")
     try:
-        await asyncio.Event().wait()
+        async with asyncio.TaskGroup() as tg:
+            if "controllers" not in config.disable:
+                tg.create_task(manager.run(client, manager.Options(
+                    node_monitor_grace=config.node_monitor_grace,
+                    pod_eviction_timeout=config.pod_eviction_timeout)), name="controllers")
+            tg.create_task(asyncio.Event().wait(), name="serve")
     finally:
+        await client.close()
         await api.stop()

@@ -150,7 +150,8 @@ class Invalid(APIError):
     """422: the object failed validation; one cause per offending field."""
 
     def __init__(self, group: str, kind: str, name: str, causes: list[Cause]) -> None:
-        listed = ", ".join(f"{c.field}: {c.message}" if c.field else c.message for c in causes)
+        parts = [f"{c.field}: {c.message}" if c.field else c.message for c in causes]
+        listed = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
         prefix = f"{kind}.{group}" if group else kind
         super().__init__(
             f'{prefix} "{name}" is invalid: {listed}' if causes else f'{prefix} "{name}" is invalid',

@@ -48,9 +48,8 @@ def unknown_fields(rt: registry.ResourceType, obj: Obj, mode: str) -> list[str]:
     if not unknown:
         return []
     if mode == "Strict":
-        listed = ", ".join(f'unknown field "{u}"' for u in unknown)
-        raise errors.BadRequest(f"strict decoding error: {listed}")
-    return [f'unknown field "{u}"' for u in unknown]
+        raise validation.strict_error(rt, unknown)
+    return validation.unknown_field_warnings(unknown)
 
 
 async def admit_create(ctx: context.Context, rt: registry.ResourceType, obj: Obj,

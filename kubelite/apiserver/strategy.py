@@ -105,10 +105,7 @@ def prepare_update(rt: registry.ResourceType, new: Obj, old: Obj, subresource: s
         # Only namespaces/finalize may change the namespace's own finalizers.
         finalizers = (old.get("spec") or {}).get("finalizers")
         spec = new.setdefault("spec", {})
-        if finalizers:
-            spec["finalizers"] = finalizers
-        else:
-            spec.pop("finalizers", None)
+        spec["finalizers"] = list(finalizers or [])
     if tracks_generation(rt) and _spec_changed(new, old):
         meta["generation"] = int(old_meta.get("generation") or 0) + 1
     return new

@@ -111,8 +111,6 @@ def test_recreate_strategy_gets_no_rolling_update() -> None:
               "sessionAffinity": "None", "internalTrafficPolicy": "Cluster",
               "ipFamilyPolicy": "SingleStack", "ipFamilies": ["IPv4"]}),
     ({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}, "type", "Opaque"),
-    ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}, "spec",
-     {"finalizers": ["kubernetes"]}),
     ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}, "status",
      {"phase": "Active"}),
     ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}, "metadata.labels",
@@ -129,7 +127,7 @@ def test_recreate_strategy_gets_no_rolling_update() -> None:
      "subjects", [{"kind": "ServiceAccount", "name": "default", "apiGroup": ""},
                   {"kind": "User", "name": "u", "apiGroup": "rbac.authorization.k8s.io"}]),
 ], ids=["replicaset", "daemonset", "statefulset-strategy", "statefulset-policy", "cronjob",
-        "service", "secret", "namespace-finalizers", "namespace-phase", "namespace-label", "pvc",
+        "service", "secret", "namespace-phase", "namespace-label", "pvc",
         "pv", "hpa", "rolebinding-subjects"])
 def test_kind_defaults(obj: dict[str, Any], path: str, expected: Any) -> None:
     value: Any = applied(obj)

@@ -291,9 +291,9 @@ def test_invalid_message_names_kind_and_every_cause() -> None:
     with pytest.raises(errors.Invalid) as info:
         validation.validate(rt("apps/v1", "Deployment"), obj)
     assert str(info.value) == (
-        'Deployment.apps "web" is invalid: spec.replicas: Invalid value: -1: must be greater than '
+        'Deployment.apps "web" is invalid: [spec.replicas: Invalid value: -1: must be greater than '
         "or equal to 0, spec.revisionHistoryLimit: Invalid value: -2: must be greater than or "
-        "equal to 0")
+        "equal to 0]")
 
 
 @pytest.mark.parametrize("path,value,message", [

@@ -42,9 +42,6 @@ def namespace(obj: Obj) -> None:
         labels = meta.get("labels") or {}
         labels.setdefault("kubernetes.io/metadata.name", meta["name"])
         meta["labels"] = labels
-    spec = obj.setdefault("spec", {})
-    if spec.get("finalizers") is None:
-        spec["finalizers"] = ["kubernetes"]
     obj.setdefault("status", {}).setdefault("phase", "Active")
 
 

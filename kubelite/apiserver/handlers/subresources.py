@@ -157,8 +157,6 @@ async def finalize(ctx: context.Context, request: web.Request, rt: registry.Reso
         updated = dict(current)
         updated["spec"] = dict(current.get("spec") or {})
         updated["spec"]["finalizers"] = (new.get("spec") or {}).get("finalizers") or []
-        if not updated["spec"]["finalizers"]:
-            del updated["spec"]["finalizers"]
         return updated
 
     plain = RequestInfo(info.group, info.version, info.resource, "", info.name)

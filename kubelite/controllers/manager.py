@@ -1,0 +1,50 @@
+"""The controller manager: every bundled controller over one set of shared informers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from kubelite.client import factory, rest
+from kubelite.controllers import controller, namespace, replicaset
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Options:
+    workers: int = 4
+    node_monitor_grace: float = 40.0
+    pod_eviction_timeout: float = 300.0
+
+
+def _builders(opts: Options) -> list[Callable[[rest.Client, factory.InformerFactory],
+                                              controller.Controller]]:
+    builders: list[Callable[[rest.Client, factory.InformerFactory], controller.Controller]] = [
+        replicaset.ReplicaSetController,
+        lambda c, f: replicaset.ReplicaSetController(c, f, kind="ReplicationController"),
+        namespace.NamespaceController,
+    ]
+    try:
+        from kubelite.controllers import deployment
+    except ImportError:  # built in a later step
+        return builders
+    builders.append(deployment.DeploymentController)
+    return builders
+
+
+async def run(client: rest.Client, opts: Options = Options()) -> None:
+    """Run every controller until cancelled."""
+    informers = factory.InformerFactory(client)
+    controllers = [build(client, informers) for build in _builders(opts)]
+    informers.start()
+    try:
+        async with asyncio.TaskGroup() as tg:
+            for c in controllers:
+                tg.create_task(c.run(opts.workers), name=c.name)
+    finally:
+        for c in controllers:
+            c.queue.shut_down()
+        await informers.stop()
