@@ -44,8 +44,9 @@ def wrapped_ref(name: str, **siblings: Any) -> Obj:
 def builtin(name: str) -> Obj:
     """One bundled definition converted to OpenAPI 3.0; KeyError when unknown."""
     out = _convert(schemas.definition(name))
-    if name == _INT_OR_STRING:
+    if name == _INT_OR_STRING:  # upstream lists integer first and names the format
         out["format"] = "int-or-string"
+        out["oneOf"] = sorted(out.get("oneOf", ()), key=lambda s: s.get("type") != "integer")
     return out
 
 

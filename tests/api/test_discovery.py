@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from kubelite.api import discovery, registry
@@ -215,3 +216,21 @@ def test_fingerprint_changes_with_the_registry() -> None:
     assert discovery.fingerprint(registry.Registry()) == before
     reg.add(_crd_type())
     assert discovery.fingerprint(reg) != before
+
+
+def test_serialized_is_memoized_until_the_registry_changes() -> None:
+    reg = registry.Registry()
+    first = discovery.serialized(reg, discovery.aggregated, legacy=False)
+    assert first is not None
+    assert orjson.loads(first[0]) == discovery.aggregated(reg, legacy=False)
+    assert first[1] == discovery.etag(discovery.aggregated(reg, legacy=False))
+    again = discovery.serialized(reg, discovery.aggregated, legacy=False)
+    assert again is not None and again[0] is first[0]
+    reg.add(_crd_type())
+    changed = discovery.serialized(reg, discovery.aggregated, legacy=False)
+    assert changed is not None and changed[1] != first[1]
+    assert b"crontabs" in changed[0]
+
+
+def test_serialized_unknown_is_none() -> None:
+    assert discovery.serialized(registry.Registry(), discovery.resource_list, "x", "v1") is None
