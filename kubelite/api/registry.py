@@ -96,7 +96,8 @@ def _schema_package(group: str) -> str:
 def _builtin() -> list[ResourceType]:
     a = "all"
     return [
-        _rt("v1", "Namespace", "namespaces", False, "ns", sub="status finalize"),
+        _rt("v1", "Namespace", "namespaces", False, "ns", sub="status finalize",
+            verbs=tuple(v for v in ALL_VERBS if v != "deletecollection")),
         _rt("v1", "Pod", "pods", short="po", cats=a,
             sub="status binding log exec attach portforward proxy eviction ephemeralcontainers"),
         _rt("v1", "Service", "services", short="svc", cats=a, sub="status proxy"),

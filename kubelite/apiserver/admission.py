@@ -7,6 +7,7 @@ unless every step passed, so a rejected write leaves no trace.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Awaitable, Callable
 
 from kubelite.api import apply, defaults, errors, registry, schemas, validation
@@ -37,19 +38,32 @@ def schema_of(rt: registry.ResourceType) -> Obj | None:
 
 
 def unknown_fields(rt: registry.ResourceType, obj: Obj, mode: str) -> list[str]:
-    """Apply fieldValidation: Strict rejects unknown fields (400), Warn returns warnings."""
-    if mode == "Ignore":
-        if rt.crd is not None:
-            validation.prune(rt, obj)
-        return []
+    """Apply fieldValidation: Strict rejects unknown fields (400), Warn returns warnings;
+    in every other case unknown fields are dropped, as decoding into the type drops them."""
     unknown = validation.check_unknown_fields(rt, obj)
+    if unknown and mode == "Strict":
+        raise validation.strict_error(rt, unknown)
     if rt.crd is not None:
         validation.prune(rt, obj)
-    if not unknown:
-        return []
-    if mode == "Strict":
-        raise validation.strict_error(rt, unknown)
-    return validation.unknown_field_warnings(unknown)
+    else:
+        for path in unknown:
+            _drop(obj, path)
+    return validation.unknown_field_warnings(unknown) if unknown and mode == "Warn" else []
+
+
+def _drop(obj: Any, path: str) -> None:
+    """Remove one field named by a path like `spec.containers[0].imagee`."""
+    parts = re.findall(r"[^.\[\]]+|\[\d+\]", path)
+    for part in parts[:-1]:
+        if part.startswith("["):
+            idx = int(part[1:-1])
+            obj = obj[idx] if isinstance(obj, list) and idx < len(obj) else None
+        else:
+            obj = obj.get(part) if isinstance(obj, dict) else None
+        if obj is None:
+            return
+    if isinstance(obj, dict):
+        obj.pop(parts[-1], None)
 
 
 async def admit_create(ctx: context.Context, rt: registry.ResourceType, obj: Obj,

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import platform
 from typing import Any, Awaitable, Callable
 
+import orjson
 from aiohttp import web
 
 from kubelite import __version__
@@ -132,24 +134,31 @@ async def _resource_list(request: web.Request) -> web.Response:
 
 
 async def _openapi_index(request: web.Request) -> web.Response:
-    return negotiation.json_response(openapi.index(request.app[CTX].registry))
+    body = orjson.dumps(openapi.index(request.app[CTX].registry))
+    etag = '"' + openapi.content_hash(body) + '"'
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers={"ETag": etag})
+    return negotiation.raw_json_response(body, headers={"ETag": etag})
 
 
 async def _openapi_gv(request: web.Request) -> web.Response:
     path = request.match_info["path"]
-    parts = path.split("/")
-    if parts[0] == "api" and len(parts) == 2:
-        group, version = "", parts[1]
-    elif parts[0] == "apis" and len(parts) == 3:
-        group, version = parts[1], parts[2]
-    else:
+    found = openapi.document_bytes(request.app[CTX].registry, path)
+    if found is None:
         raise errors.PathNotFound()
-    doc = openapi.group_version_doc(request.app[CTX].registry, group, version)
-    if doc is None:
-        raise errors.PathNotFound()
-    headers = {"Cache-Control": "public, immutable" if request.query.get("hash")
-               else "no-cache, private"}
-    return negotiation.json_response(doc, headers=headers)
+    body, digest = found
+    wanted = request.query.get("hash")
+    if wanted and wanted != digest:
+        raise web.HTTPMovedPermanently(f"/openapi/v3/{path}?hash={digest}")
+    headers = {"ETag": f'"{digest}"', "Vary": "Accept"}
+    if wanted:
+        headers["Cache-Control"] = "public, immutable"
+        headers["Expires"] = (datetime.datetime.now(datetime.timezone.utc)
+                              + datetime.timedelta(days=365)).strftime(
+            "%a, %d %b %Y %H:%M:%S GMT")
+    if request.headers.get("If-None-Match") == headers["ETag"]:
+        return web.Response(status=304, headers=headers)
+    return negotiation.raw_json_response(body, headers=headers)
 
 
 async def _not_found(request: web.Request) -> web.Response:

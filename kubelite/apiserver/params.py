@@ -39,7 +39,7 @@ class WriteOptions:
 
     @classmethod
     def parse(cls, q: Mapping[str, str], user_agent: str) -> "WriteOptions":
-        dry = q.getall("dryRun") if hasattr(q, "getall") else [q.get("dryRun", "")]
+        dry = q.getall("dryRun", []) if hasattr(q, "getall") else [q.get("dryRun", "")]
         dry = [d for d in dry if d]
         if any(d != "All" for d in dry):
             raise errors.BadRequest(f'Invalid dryRun value: {", ".join(dry)}; only "All" is '

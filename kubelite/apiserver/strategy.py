@@ -6,6 +6,7 @@ object is written* (as opposed to what is valid, which lives in api/validation) 
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime
 import secrets
@@ -71,6 +72,8 @@ def prepare_create(rt: registry.ResourceType, obj: Obj, namespace: str) -> None:
         obj.pop("status", None)
     if rt.group == "" and rt.kind == "Pod":
         obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj.get("spec") or {})}
+    if rt.group == "" and rt.kind == "Secret":
+        fold_string_data(obj)
     if rt.group == "" and rt.kind == "Namespace":
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
         obj["status"] = {"phase": "Active"}
@@ -89,6 +92,8 @@ def prepare_update(rt: registry.ResourceType, new: Obj, old: Obj, subresource: s
         else:
             merged.pop("status", None)
         return merged
+    if rt.group == "" and rt.kind == "Secret":
+        fold_string_data(new)
     meta = new.setdefault("metadata", {})
     old_meta = old["metadata"]
     for f in _SERVER_FIELDS:
@@ -133,6 +138,16 @@ def check_identity(rt: registry.ResourceType, new: Obj, name: str, namespace: st
             raise errors.BadRequest("the namespace of the provided object does not match the "
                                     "namespace sent on the request")
         meta["namespace"] = namespace
+
+
+def fold_string_data(obj: Obj) -> None:
+    """Secrets: stringData is write-only; it is merged into data (base64) on every write."""
+    string_data = obj.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data = dict(obj.get("data") or {})
+        for k, v in string_data.items():
+            data[k] = base64.b64encode(str(v).encode()).decode()
+        obj["data"] = data
 
 
 def qos_class(spec: Obj) -> str:

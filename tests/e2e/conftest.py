@@ -25,7 +25,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster_mod.Cl
 def ns(cluster: cluster_mod.Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh namespace for one test."""
     name = f"t{next(_counter)}-{os.getpid() % 10000}"
-    cluster.kubectl("create", "namespace", name)
+    cluster.kubectl("apply", "-f", "-", input=f"apiVersion: v1\nkind: Namespace\n"
+                                              f"metadata: {{name: {name}}}\n")
     yield name
 
 

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import ssl
+import tempfile
 import urllib.error
 import urllib.request
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.e2e.cluster import Cluster
 
 pytestmark = pytest.mark.e2e
 
 
-def _call(cluster: Cluster, method: str, path: str, body: bytes | None = None,
-          content_type: str = "application/json", auth: bool = True) -> tuple[int, Any, Any]:
-    """A raw HTTPS call with the admin client certificate (or none)."""
-    import base64
-    import os
-    import tempfile
-
-    import yaml
-
-    cfg = yaml.safe_load(open(cluster.kubeconfig))
+def _tls(cluster: Cluster, auth: bool) -> ssl.SSLContext:
+    with open(cluster.kubeconfig) as f:
+        cfg = yaml.safe_load(f)
     tls = ssl.create_default_context()
     tls.load_verify_locations(cadata=base64.b64decode(
         cfg["clusters"][0]["cluster"]["certificate-authority-data"]).decode())
@@ -32,9 +29,17 @@ def _call(cluster: Cluster, method: str, path: str, body: bytes | None = None,
         user = cfg["users"][0]["user"]
         with tempfile.TemporaryDirectory() as d:
             crt, key = os.path.join(d, "c"), os.path.join(d, "k")
-            open(crt, "wb").write(base64.b64decode(user["client-certificate-data"]))
-            open(key, "wb").write(base64.b64decode(user["client-key-data"]))
+            for path, field in ((crt, "client-certificate-data"), (key, "client-key-data")):
+                with open(path, "wb") as out:
+                    out.write(base64.b64decode(user[field]))
             tls.load_cert_chain(crt, key)
+    return tls
+
+
+def _call(cluster: Cluster, method: str, path: str, body: bytes | None = None,
+          content_type: str = "application/json", auth: bool = True) -> tuple[int, Any, Any]:
+    """A raw HTTPS call with the admin client certificate (or none)."""
+    tls = _tls(cluster, auth)
     req = urllib.request.Request(cluster.url + path, data=body, method=method,
                                  headers={"Content-Type": content_type})
     try:
