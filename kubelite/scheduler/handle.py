@@ -1,0 +1,40 @@
+"""What plugins may reach beyond their arguments: the cache and wiring-supplied lookups.
+
+The wiring fills the callbacks from informers and the API client; tests use the
+defaults. The framework sets `run_filters` so preemption can re-check a node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from kubelite.scheduler import labelselector, nodeinfo
+
+if TYPE_CHECKING:
+    from kubelite.scheduler import podinfo, protocol
+
+
+def _no_namespace_labels(namespace: str) -> dict[str, str] | None:
+    return None
+
+
+def _no_selectors(pod: dict[str, Any]) -> list[labelselector.Selector]:
+    return []
+
+
+@dataclass
+class Handle:
+    """Shared by every plugin of one framework."""
+
+    cache: nodeinfo.Cache = field(default_factory=nodeinfo.Cache)
+    # labels of a namespace (for affinity terms with a namespaceSelector)
+    namespace_labels: Callable[[str], dict[str, str] | None] = _no_namespace_labels
+    # selectors of the Services, ReplicationControllers, ReplicaSets and StatefulSets that
+    # select the pod: the default topology spread constraints spread by them
+    spread_selectors: Callable[[dict[str, Any]], list[labelselector.Selector]] = _no_selectors
+    # writes pods/<name>/binding; raises an api.errors.APIError on failure
+    bind: Callable[[dict[str, Any], str], Awaitable[None]] | None = None
+    run_filters: Callable[
+        [protocol.CycleState, podinfo.PodInfo, nodeinfo.NodeInfo], protocol.Status | None
+    ] | None = None
