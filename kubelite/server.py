@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from kubelite.agent import hollow
 from kubelite.apiserver import server as apiserver
 from kubelite.client import rest
 from kubelite.controllers import manager
@@ -46,6 +47,9 @@ async def run(config: ServerConfig) -> None:
                 tg.create_task(manager.run(client, manager.Options(
                     node_monitor_grace=config.node_monitor_grace,
                     pod_eviction_timeout=config.pod_eviction_timeout)), name="controllers")
+            if config.sim_nodes:
+                tg.create_task(hollow.HollowNodes(client, hollow.Options(
+                    count=config.sim_nodes)).run(), name="hollow-nodes")
             tg.create_task(asyncio.Event().wait(), name="serve")
     finally:
         await client.close()
