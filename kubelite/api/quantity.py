@@ -22,7 +22,7 @@ DECIMAL_EXPONENT = "DecimalExponent"
 _BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 _DECIMAL_BY_EXP = {exp: suffix for suffix, exp in _DECIMAL.items()}
-_NUMBER = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(.*)\Z", re.S)
+_NUMBER = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(.*)\Z", re.DOTALL)
 _EXPONENT = re.compile(r"[eE]([+-]?[0-9]+)\Z")
 _NANO = Fraction(1, 10**9)
 _MAX_BINARY = Fraction(2**63 - 1)
@@ -40,10 +40,10 @@ class Quantity:
         return format_quantity(self)
 
 
-def parse(text: str | int | float) -> Quantity:
+def parse(text: str | float) -> Quantity:
     """Parse a quantity string (JSON numbers are accepted too); ValueError when malformed."""
-    if isinstance(text, bool):
-        raise ValueError(_ERR)
+    if isinstance(text, bool):  # JSON true/false: bool is an int subclass, not a quantity
+        raise TypeError(_ERR)
     if isinstance(text, (int, float)):
         text = repr(text) if isinstance(text, float) else str(text)
     return _parse_cached(text.strip())
@@ -89,17 +89,17 @@ def _away_from_zero(amount: Fraction) -> int:
     return math.ceil(amount) if amount >= 0 else -math.ceil(-amount)
 
 
-def value(text: str | int | float) -> int:
+def value(text: str | float) -> int:
     """The quantity in whole units, rounded away from zero (Quantity.Value)."""
     return _away_from_zero(parse(text).amount)
 
 
-def milli_value(text: str | int | float) -> int:
+def milli_value(text: str | float) -> int:
     """The quantity in thousandths, rounded away from zero (Quantity.MilliValue)."""
     return _away_from_zero(parse(text).amount * 1000)
 
 
-def canonical(text: str | int | float) -> str:
+def canonical(text: str | float) -> str:
     """The canonical string of a quantity, as the API server stores it."""
     return format_quantity(parse(text))
 

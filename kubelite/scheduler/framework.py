@@ -13,7 +13,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubelite.scheduler import fiterror, handle as handle_mod, nodeinfo, podinfo, protocol
+from kubelite.scheduler import fiterror, nodeinfo, podinfo, protocol
+from kubelite.scheduler import handle as handle_mod
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
@@ -110,7 +111,7 @@ class Framework:
         if allowed is not None:
             candidates = [n for n in nodes if n.name in allowed.node_names]
             diagnosis.absent_status = protocol.unresolvable(
-                "node(s) didn't satisfy plugin(s) [%s]" % " ".join(sorted(allowed.plugins))
+                f"node(s) didn't satisfy plugin(s) [{' '.join(sorted(allowed.plugins))}]"
             )
         filters = [p.filter for p in self.plugins.filter if p.name not in skipped]
         feasible, evaluated = self._filter(state, pod, candidates, filters, diagnosis)
@@ -133,7 +134,8 @@ class Framework:
             if result is not None and result.node_names is not None:
                 allowed = fiterror.AllowedNodes.merge(allowed, plugin.name, result.node_names)
         if allowed is not None and not allowed.node_names:
-            reason = "node(s) didn't satisfy plugin(s) [%s] simultaneously" % " ".join(sorted(allowed.plugins))
+            plugins = " ".join(sorted(allowed.plugins))
+            reason = f"node(s) didn't satisfy plugin(s) [{plugins}] simultaneously"
             return skipped, allowed, protocol.Status(protocol.Code.UNSCHEDULABLE_AND_UNRESOLVABLE, (reason,))
         return skipped, allowed, None
 
@@ -207,12 +209,12 @@ class Framework:
             elif status is not None:
                 raise RuntimeError(f"{plugin.name} pre_score failed: {status.message()}")
         totals = [0] * len(nodes)
-        for plugin, weight in self.plugins.score:
-            if plugin.name in skipped:
+        for scorer, weight in self.plugins.score:
+            if scorer.name in skipped:
                 continue
-            score = plugin.score
+            score = scorer.score
             scores = [score(state, pod, node) for node in nodes]
-            normalize = getattr(plugin, "normalize_score", None)
+            normalize = getattr(scorer, "normalize_score", None)
             if normalize is not None:
                 normalize(state, pod, scores)
             for i, value in enumerate(scores):
@@ -261,7 +263,7 @@ class Framework:
         """Cluster event -> names of plugins whose rejections it may resolve (for the queue)."""
         interested: dict[protocol.ClusterEvent, set[str]] = {}
         seen: set[int] = set()
-        everyone = [*self.plugins.pre_filter, *self.plugins.filter, *(p for p, _ in self.plugins.score)]
+        everyone: list[Any] = [*self.plugins.pre_filter, *self.plugins.filter, *(p for p, _ in self.plugins.score)]
         for plugin in everyone:
             register = getattr(plugin, "events_to_register", None)
             if register is None or id(plugin) in seen:

@@ -6,8 +6,9 @@ defaults. The framework sets `run_filters` so preemption can re-check a node.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from kubelite.scheduler import labelselector, nodeinfo
 

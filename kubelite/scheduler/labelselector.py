@@ -7,8 +7,9 @@ offers the same; kept tiny on purpose.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 Labels = Mapping[str, str]
 _Requirement = Callable[[Labels], bool]

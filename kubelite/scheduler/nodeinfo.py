@@ -25,10 +25,26 @@ class NodeInfo:
     """Aggregated state of one node. `node` is None for a placeholder whose pods arrived first."""
 
     __slots__ = (
-        "node", "name", "labels", "allocatable", "requested", "non_zero_cpu", "non_zero_memory",
-        "pods", "pods_with_affinity", "pods_with_required_anti_affinity", "used_ports", "taints",
-        "hard_taints", "prefer_taints", "unschedulable", "generation",
-        "free_cpu", "free_memory", "free_ephemeral_storage", "free_pods",
+        "allocatable",
+        "free_cpu",
+        "free_ephemeral_storage",
+        "free_memory",
+        "free_pods",
+        "generation",
+        "hard_taints",
+        "labels",
+        "name",
+        "node",
+        "non_zero_cpu",
+        "non_zero_memory",
+        "pods",
+        "pods_with_affinity",
+        "pods_with_required_anti_affinity",
+        "prefer_taints",
+        "requested",
+        "taints",
+        "unschedulable",
+        "used_ports",
     )
 
     def __init__(self, node: dict[str, Any] | None = None, name: str = "") -> None:

@@ -6,8 +6,9 @@ expressions nor fields matches no node, like upstream's nodeaffinity helper.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kubelite.scheduler import nodeinfo

@@ -38,9 +38,22 @@ class PodInfo:
     """Pod-level data used by the plugins; `key` is the UID (namespace/name without one)."""
 
     __slots__ = (
-        "pod", "key", "namespace", "name", "labels", "node_name", "priority", "requests",
-        "non_zero_cpu", "non_zero_memory", "host_ports", "tolerations", "required_affinity",
-        "required_anti_affinity", "preferred_affinity", "preferred_anti_affinity",
+        "host_ports",
+        "key",
+        "labels",
+        "name",
+        "namespace",
+        "node_name",
+        "non_zero_cpu",
+        "non_zero_memory",
+        "pod",
+        "preferred_affinity",
+        "preferred_anti_affinity",
+        "priority",
+        "requests",
+        "required_affinity",
+        "required_anti_affinity",
+        "tolerations",
     )
 
     def __init__(self, pod: dict[str, Any]) -> None:

@@ -10,7 +10,8 @@ import random
 from types import ModuleType
 from typing import Any
 
-from kubelite.scheduler import framework, handle as handle_mod
+from kubelite.scheduler import framework
+from kubelite.scheduler import handle as handle_mod
 from kubelite.scheduler.plugins import (
     default_binder,
     default_preemption,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
@@ -39,4 +40,4 @@ def first_untolerated(
 
 def describe(taint: Mapping[str, Any]) -> str:
     """The `{key: value}` form a FailedScheduling message shows."""
-    return "{%s: %s}" % (taint.get("key") or "", taint.get("value") or "")
+    return f"{{{taint.get('key') or ''}: {taint.get('value') or ''}}}"

@@ -46,8 +46,8 @@ class DefaultPreemption:
             if best is None or rank < best[0]:
                 best = (rank, node.name, victims)
         if best is not None:
-            victims = tuple(v.pod for v in best[2])
-            return protocol.PostFilterResult(best[1], victims), protocol.Status(protocol.Code.SUCCESS)
+            evicted = tuple(v.pod for v in best[2])
+            return protocol.PostFilterResult(best[1], evicted), protocol.Status(protocol.Code.SUCCESS)
         histogram = ", ".join(sorted(f"{count} {reason}" for reason, count in reasons.items()))
         message = f"preemption: 0/{len(nodes)} nodes are available: {histogram}."
         return protocol.PostFilterResult(""), protocol.unschedulable(message)

@@ -9,7 +9,8 @@ pre_score from the cache and then looked up per node.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from kubelite.scheduler import handle as handle_mod
 from kubelite.scheduler import nodeinfo, podinfo, protocol
@@ -24,7 +25,7 @@ Pair = tuple[str, str]
 
 
 class _FilterState:
-    __slots__ = ("existing_anti", "existing_anti_keys", "affinity", "anti", "self_match")
+    __slots__ = ("affinity", "anti", "existing_anti", "existing_anti_keys", "self_match")
 
     def __init__(self) -> None:
         self.existing_anti: Counter[Pair] = Counter()

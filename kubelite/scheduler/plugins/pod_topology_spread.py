@@ -68,9 +68,9 @@ def count_matching(node: nodeinfo.NodeInfo, selector: labelselector.Selector, na
     """Pods on the node in the namespace that the selector picks (terminating ones excluded)."""
     count = 0
     for pod in node.pods.values():
-        if pod.namespace == namespace and selector.matches(pod.labels):
-            if not (pod.pod.get("metadata") or {}).get("deletionTimestamp"):
-                count += 1
+        terminating = (pod.pod.get("metadata") or {}).get("deletionTimestamp")
+        if pod.namespace == namespace and not terminating and selector.matches(pod.labels):
+            count += 1
     return count
 
 
