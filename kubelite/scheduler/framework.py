@@ -151,15 +151,15 @@ class Framework:
         total = len(nodes)
         wanted = num_feasible_nodes_to_find(self.percentage_of_nodes_to_score, total)
         start = self.next_start_node_index % total if total else 0
+        ordered = nodes[start:] + nodes[:start] if start else nodes
         feasible: list[nodeinfo.NodeInfo] = []
-        statuses = diagnosis.statuses
         evaluated = 0
-        for node in nodes[start:] + nodes[:start] if start else nodes:
+        for node in ordered:
             evaluated += 1
             for run in filters:
                 status = run(state, pod, node)
                 if status is not None:
-                    statuses[node.name] = status
+                    diagnosis.statuses[node.name] = status
                     diagnosis.unschedulable_plugins.add(status.plugin)
                     break
             else:

@@ -51,6 +51,7 @@ class PodInfo:
         "preferred_anti_affinity",
         "priority",
         "requests",
+        "requests_key",
         "required_affinity",
         "required_anti_affinity",
         "tolerations",
@@ -68,6 +69,10 @@ class PodInfo:
         self.requests = resources.pod_requests(spec)
         non_zero = resources.pod_requests(spec, non_zero=True)
         self.non_zero_cpu, self.non_zero_memory = non_zero.milli_cpu, non_zero.memory
+        # identifies the request shape for score memoization (a str: its hash is cached)
+        self.requests_key = (
+            f"{self.requests.milli_cpu},{self.requests.memory},{self.non_zero_cpu},{self.non_zero_memory}"
+        )
         self.host_ports = host_ports(spec)
         self.tolerations: list[dict[str, Any]] = spec.get("tolerations") or []
         affinity = spec.get("affinity") or {}

@@ -10,7 +10,6 @@ from kubelite.scheduler import handle as handle_mod
 from kubelite.scheduler import nodeinfo, podinfo, protocol, resources
 
 NAME = "NodeResourcesBalancedAllocation"
-_MEMO_SIZE = 1 << 16
 
 
 def balanced_score(fractions: list[float]) -> int:
@@ -29,7 +28,7 @@ class NodeResourcesBalancedAllocation:
     name = NAME
 
     def __init__(self) -> None:
-        self._memo: dict[tuple[int, int, int], int] = {}
+        self._memo: dict[str, tuple[int, str, int]] = {}
 
     def pre_score(
         self, state: protocol.CycleState, pod: podinfo.PodInfo, nodes: list[nodeinfo.NodeInfo]
@@ -40,16 +39,14 @@ class NodeResourcesBalancedAllocation:
         return None
 
     def score(self, state: protocol.CycleState, pod: podinfo.PodInfo, node: nodeinfo.NodeInfo) -> int:
-        """Memoized by node generation and pod request, like NodeResourcesFit's score."""
-        want = pod.requests
-        key = (node.generation, want.milli_cpu, want.memory)
-        cached = self._memo.get(key)
-        if cached is None:
-            cached = self._score(want, node)
-            if len(self._memo) >= _MEMO_SIZE:
-                self._memo.clear()
-            self._memo[key] = cached
-        return cached
+        """Memoized per node for its current generation and the pod's requests: between
+        cycles of a ReplicaSet's identical pods most nodes are unchanged."""
+        entry = self._memo.get(node.name)
+        if entry is not None and entry[0] == node.generation and entry[1] == pod.requests_key:
+            return entry[2]
+        value = self._score(pod.requests, node)
+        self._memo[node.name] = (node.generation, pod.requests_key, value)
+        return value
 
     def _score(self, want: resources.Resource, node: nodeinfo.NodeInfo) -> int:
         alloc, used = node.allocatable, node.requested

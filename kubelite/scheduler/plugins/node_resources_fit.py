@@ -13,7 +13,6 @@ NAME = "NodeResourcesFit"
 TOO_MANY_PODS = "Too many pods"
 LEAST_ALLOCATED, MOST_ALLOCATED = "LeastAllocated", "MostAllocated"
 _MAX = protocol.MAX_NODE_SCORE
-_MEMO_SIZE = 1 << 16
 
 
 def insufficient(pod: podinfo.PodInfo, node: nodeinfo.NodeInfo) -> list[str]:
@@ -52,7 +51,7 @@ class NodeResourcesFit:
     def __init__(self, strategy: str = LEAST_ALLOCATED, cpu_weight: int = 1, memory_weight: int = 1) -> None:
         self.scorer = least_allocated if strategy == LEAST_ALLOCATED else most_allocated
         self.cpu_weight, self.memory_weight = cpu_weight, memory_weight
-        self._memo: dict[tuple[int, int, int], int] = {}
+        self._memo: dict[str, tuple[int, str, int]] = {}
 
     def filter(
         self, state: protocol.CycleState, pod: podinfo.PodInfo, node: nodeinfo.NodeInfo
@@ -71,16 +70,14 @@ class NodeResourcesFit:
         return protocol.Status(protocol.Code.UNSCHEDULABLE, tuple(reasons), NAME) if reasons else None
 
     def score(self, state: protocol.CycleState, pod: podinfo.PodInfo, node: nodeinfo.NodeInfo) -> int:
-        """Memoized by node generation and pod request: most nodes are unchanged between
-        cycles of a ReplicaSet's identical pods."""
-        key = (node.generation, pod.non_zero_cpu, pod.non_zero_memory)
-        cached = self._memo.get(key)
-        if cached is None:
-            cached = self._score(pod, node)
-            if len(self._memo) >= _MEMO_SIZE:
-                self._memo.clear()
-            self._memo[key] = cached
-        return cached
+        """Memoized per node for its current generation and the pod's requests: between
+        cycles of a ReplicaSet's identical pods most nodes are unchanged."""
+        entry = self._memo.get(node.name)
+        if entry is not None and entry[0] == node.generation and entry[1] == pod.requests_key:
+            return entry[2]
+        value = self._score(pod, node)
+        self._memo[node.name] = (node.generation, pod.requests_key, value)
+        return value
 
     def _score(self, pod: podinfo.PodInfo, node: nodeinfo.NodeInfo) -> int:
         alloc = node.allocatable
