@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import ssl
@@ -11,7 +12,7 @@ from aiohttp import web
 
 from kubelite.api import errors, registry
 from kubelite.apiserver import app, auth, certs, context, conversion, crds, kubeconfig, objects
-from kubelite.apiserver import params, selection
+from kubelite.apiserver import memory, params, selection
 from kubelite.apiserver import watchcache
 from kubelite.apiserver.handlers import write
 from kubelite.storage import open_store, protocol
@@ -56,6 +57,7 @@ class APIServer:
         self.node_token = ""
         self._runner: web.AppRunner | None = None
         self._crds: crds.Registrar | None = None
+        self._trim: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         cfg = self.config
@@ -83,6 +85,7 @@ class APIServer:
                            backlog=1024, reuse_address=True)
         await site.start()
         self._write_kubeconfig()
+        self._trim = asyncio.create_task(memory.trim_forever(), name="malloc-trim")
         log.info("api server listening url=%s data_dir=%s", cfg.url, cfg.data_dir)
 
     def _tls(self) -> ssl.SSLContext:
@@ -116,6 +119,8 @@ class APIServer:
                     pass
 
     async def stop(self) -> None:
+        if self._trim is not None:
+            self._trim.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
         if self._crds is not None:

@@ -66,9 +66,11 @@ def make_entry(key: str, value: bytes, rv: int, fields_fn: FieldsFn | None) -> E
     obj = orjson.loads(value)
     meta = obj.setdefault("metadata", {})
     meta["resourceVersion"] = str(rv)
+    # orjson returns its growth buffer (kilobytes for a small object): keep an exact copy.
+    raw = bytes(memoryview(orjson.dumps(obj)))
     return Entry(
         key=key, namespace=meta.get("namespace", ""), name=meta.get("name", ""), rv=rv,
-        raw=orjson.dumps(obj), labels=meta.get("labels") or {},
+        raw=raw, labels=meta.get("labels") or {},
         fields=fields_fn(obj) if fields_fn else {},
     )
 

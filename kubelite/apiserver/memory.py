@@ -1,0 +1,37 @@
+"""Returning freed heap to the OS after bursts.
+
+Large responses (a LIST of thousands of objects, JSON encoder buffers) leave glibc's heap
+fragmented: the memory is free inside the process but still counted in its RSS. A
+periodic malloc_trim gives it back. Where glibc is not the allocator this does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+import logging
+
+log = logging.getLogger(__name__)
+
+INTERVAL = 10.0
+
+
+def _libc_trim() -> ctypes._NamedFuncPointer | None:  # type: ignore[name-defined]
+    name = ctypes.util.find_library("c")
+    if not name:
+        return None
+    try:
+        return ctypes.CDLL(name).malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+async def trim_forever(interval: float = INTERVAL) -> None:
+    trim = _libc_trim()
+    if trim is None:
+        log.debug("malloc_trim unavailable; heap trimming off")
+        return
+    while True:
+        await asyncio.sleep(interval)
+        trim(0)
