@@ -44,7 +44,9 @@ async def run(config: ServerConfig) -> None:
     try:
         async with asyncio.TaskGroup() as tg:
             if "controllers" not in config.disable:
+                assert api.pki is not None
                 tg.create_task(manager.run(client, manager.Options(
+                    ca_pem=api.pki.ca.cert_pem.decode(),
                     node_monitor_grace=config.node_monitor_grace,
                     pod_eviction_timeout=config.pod_eviction_timeout)), name="controllers")
             if config.sim_nodes:

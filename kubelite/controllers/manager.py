@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from kubelite.client import factory, rest
-from kubelite.controllers import controller, namespace, replicaset
+from kubelite.controllers import controller, namespace, replicaset, serviceaccount
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Options:
     workers: int = 4
+    ca_pem: str = ""
     node_monitor_grace: float = 40.0
     pod_eviction_timeout: float = 300.0
 
@@ -26,6 +27,7 @@ def _builders(opts: Options) -> list[Callable[[rest.Client, factory.InformerFact
         replicaset.ReplicaSetController,
         lambda c, f: replicaset.ReplicaSetController(c, f, kind="ReplicationController"),
         namespace.NamespaceController,
+        lambda c, f: serviceaccount.NamespaceDefaultsController(c, f, ca_pem=opts.ca_pem),
     ]
     try:
         from kubelite.controllers import deployment

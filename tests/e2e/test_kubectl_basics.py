@@ -233,3 +233,12 @@ def test_kustomize(cluster: Cluster, ns: str, tmp_path) -> None:  # type: ignore
         f"namespace: {ns}\nnamePrefix: kz-\nresources: [cm.yaml]\n")
     cluster.kubectl("apply", "-k", str(tmp_path))
     assert cluster.kubectl_json("get", "cm", "kz-base", "-n", ns)["data"] == {"k": "v"}
+
+
+def test_new_namespace_gets_default_account_and_root_ca(cluster: Cluster, ns: str) -> None:
+    cluster.kubectl("wait", "--for=jsonpath={.metadata.name}=default", "serviceaccount/default",
+                    "-n", ns, "--timeout=30s")
+    cluster.kubectl("wait", "--for=jsonpath={.metadata.name}=kube-root-ca.crt",
+                    "configmap/kube-root-ca.crt", "-n", ns, "--timeout=30s")
+    ca = cluster.kubectl_json("get", "cm", "kube-root-ca.crt", "-n", ns)["data"]["ca.crt"]
+    assert ca.startswith("-----BEGIN CERTIFICATE-----")
