@@ -1,4 +1,4 @@
-"""kubelite.storage: the Store contract and its backends."""
+"""kubelite.storage: the Store contract (protocol) and its backends (sqlite, etcd)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from kubelite.storage import protocol
 
 
 def open_store(url: str, data_dir: str) -> protocol.Store:
-    """A store for `url`: "sqlite" (default file under data_dir), "sqlite:///path/state.db",
-    or "etcd://host:port[,host:port...]"."""
+    """A store for `url`: "sqlite" (the file <data_dir>/db/state.db), "sqlite:///path/state.db",
+    or "etcd://host:port[,host:port...]". The store is not started yet."""
     if url in ("", "sqlite"):
         from kubelite.storage import sqlite
 
@@ -17,9 +17,12 @@ def open_store(url: str, data_dir: str) -> protocol.Store:
     if url.startswith("sqlite://"):
         from kubelite.storage import sqlite
 
-        return sqlite.SQLiteStore(url.removeprefix("sqlite://"))
+        path = url.removeprefix("sqlite://")
+        if not path:
+            raise ValueError(f"store {url!r} names no file: use sqlite:///path/state.db")
+        return sqlite.SQLiteStore(path)
     if url.startswith("etcd://"):
         from kubelite.storage import etcd
 
-        return etcd.EtcdStore(url)  # type: ignore[attr-defined,no-any-return]
+        return etcd.EtcdStore(etcd.parse_endpoints(url))
     raise ValueError(f"unsupported store {url!r}: use sqlite, sqlite:///path or etcd://host:port")

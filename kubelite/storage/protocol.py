@@ -44,6 +44,12 @@ class Compacted(StoreError):
         self.compacted = compacted
 
 
+class WatchOverflow(Compacted):
+    """A watcher fell so far behind that its bounded buffer overflowed; the watch ends.
+    A Compacted (so 410 Gone): the consumer relists and watches again from the list's
+    revision. `requested` is the last revision the watcher delivered."""
+
+
 @dataclass(frozen=True, slots=True)
 class KeyValue:
     key: str
@@ -110,8 +116,9 @@ class Store(Protocol):
 
     def watch(self, prefix: str, start_revision: int) -> AsyncIterator[Event]:
         """Every change under `prefix` with revision > start_revision, in order, forever
-        (until the iterator is closed or the store closes). Raises Compacted at once when
-        start_revision < compacted revision."""
+        (until the iterator is closed or the store closes). Raises Compacted before the
+        first event when start_revision < compacted revision, and WatchOverflow (a
+        Compacted) when the consumer falls too far behind."""
 
     async def compact(self, revision: int) -> None:
         """Forget history at and before `revision` (keeping each live key's newest row)."""
