@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kubelite.scheduler import labelselector, nodeinfo
+from kubelite.api import labels as api_labels
+from kubelite.scheduler import nodeinfo
 
 if TYPE_CHECKING:
     from kubelite.scheduler import podinfo, protocol
@@ -20,7 +21,7 @@ def _no_namespace_labels(namespace: str) -> dict[str, str] | None:
     return None
 
 
-def _no_selectors(pod: dict[str, Any]) -> list[labelselector.Selector]:
+def _no_selectors(pod: dict[str, Any]) -> list[api_labels.Selector]:
     return []
 
 
@@ -33,7 +34,7 @@ class Handle:
     namespace_labels: Callable[[str], dict[str, str] | None] = _no_namespace_labels
     # selectors of the Services, ReplicationControllers, ReplicaSets and StatefulSets that
     # select the pod: the default topology spread constraints spread by them
-    spread_selectors: Callable[[dict[str, Any]], list[labelselector.Selector]] = _no_selectors
+    spread_selectors: Callable[[dict[str, Any]], list[api_labels.Selector]] = _no_selectors
     # writes pods/<name>/binding; raises an api.errors.APIError on failure
     bind: Callable[[dict[str, Any], str], Awaitable[None]] | None = None
     run_filters: Callable[

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kubelite.scheduler import labelselector, resources
+from kubelite.api import labels as api_labels
+from kubelite.scheduler import resources
 
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 ZONE_LABEL = "topology.kubernetes.io/zone"
@@ -19,9 +20,9 @@ ZONE_LABEL = "topology.kubernetes.io/zone"
 class AffinityTerm:
     """A parsed PodAffinityTerm; `weight` is set for preferred terms."""
 
-    selector: labelselector.Selector
+    selector: api_labels.Selector
     namespaces: frozenset[str]
-    namespace_selector: labelselector.Selector
+    namespace_selector: api_labels.Selector
     topology_key: str
     weight: int = 0
 
@@ -105,9 +106,9 @@ class PodInfo:
         if not namespaces and ns_selector is None:
             namespaces = [self.namespace]
         return AffinityTerm(
-            selector=labelselector.from_label_selector(term.get("labelSelector")),
+            selector=api_labels.from_label_selector(term.get("labelSelector")),
             namespaces=frozenset(namespaces),
-            namespace_selector=labelselector.from_label_selector(ns_selector),
+            namespace_selector=api_labels.from_label_selector(ns_selector),
             topology_key=term.get("topologyKey") or "",
             weight=weight,
         )

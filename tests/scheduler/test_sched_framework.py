@@ -110,12 +110,12 @@ def test_preferred_pod_anti_affinity_spreads_and_affinity_packs() -> None:
 
 
 def test_default_topology_spread_uses_selectors_from_the_wiring() -> None:
-    from kubelite.scheduler import labelselector
+    from kubelite.api import labels as api_labels
 
     web = {"app": "web"}
     existing = tuple(b.pod(f"w{i}", labels=web, node_name="a") for i in range(3))
     cache = b.cluster(b.node("a", memory="64Gi"), b.node("c"), pods=existing)
-    selectors = lambda pod: [labelselector.from_label_selector({"matchLabels": web})]
+    selectors = lambda pod: [api_labels.from_label_selector({"matchLabels": web})]
     result = schedule(cache, b.pod("p", labels=web), spread_selectors=selectors)
     assert isinstance(result, framework.ScheduleResult) and result.node_name == "c"
 

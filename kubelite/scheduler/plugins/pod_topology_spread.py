@@ -13,8 +13,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from kubelite.api import labels as api_labels
 from kubelite.scheduler import handle as handle_mod
-from kubelite.scheduler import labelselector, nodeinfo, nodeselector, podinfo, protocol, taints
+from kubelite.scheduler import nodeinfo, nodeselector, podinfo, protocol, taints
 
 NAME = "PodTopologySpread"
 REASON = "node(s) didn't match pod topology spread constraints"
@@ -30,7 +31,7 @@ _SCORE = NAME + "/score"
 class Constraint:
     max_skew: int
     topology_key: str
-    selector: labelselector.Selector
+    selector: api_labels.Selector
     min_domains: int
     honor_affinity: bool
     honor_taints: bool
@@ -42,18 +43,18 @@ def constraints_of(pod: podinfo.PodInfo, action: str) -> list[Constraint]:
     for raw in pod.spec.get("topologySpreadConstraints") or ():
         if raw.get("whenUnsatisfiable", "DoNotSchedule") != action:
             continue
-        selector = labelselector.from_label_selector(raw.get("labelSelector"))
+        selector = api_labels.from_label_selector(raw.get("labelSelector"))
         extra = tuple(
-            labelselector.requirement(key, "In", [pod.labels[key]])
+            api_labels.requirement(key, api_labels.IN, [pod.labels[key]])
             for key in raw.get("matchLabelKeys") or () if key in pod.labels
         )
         if extra and not selector.nothing:
-            selector = labelselector.Selector(selector.requirements + extra)
+            selector = api_labels.Selector(selector.requirements + extra)
         out.append(_constraint(raw, selector))
     return out
 
 
-def _constraint(raw: dict[str, Any], selector: labelselector.Selector) -> Constraint:
+def _constraint(raw: dict[str, Any], selector: api_labels.Selector) -> Constraint:
     return Constraint(
         max_skew=raw.get("maxSkew") or 1,
         topology_key=raw["topologyKey"],
@@ -64,7 +65,7 @@ def _constraint(raw: dict[str, Any], selector: labelselector.Selector) -> Constr
     )
 
 
-def count_matching(node: nodeinfo.NodeInfo, selector: labelselector.Selector, namespace: str) -> int:
+def count_matching(node: nodeinfo.NodeInfo, selector: api_labels.Selector, namespace: str) -> int:
     """Pods on the node in the namespace that the selector picks (terminating ones excluded)."""
     count = 0
     for pod in node.pods.values():
@@ -142,7 +143,7 @@ class PodTopologySpread:
         selectors = self.handle.spread_selectors(pod.pod) if self.defaults else []
         if not selectors:
             return [], True
-        merged = labelselector.Selector(tuple(r for s in selectors for r in s.requirements))
+        merged = api_labels.Selector(tuple(r for s in selectors for r in s.requirements))
         return [_constraint(raw, merged) for raw in self.defaults], True
 
     def pre_score(
