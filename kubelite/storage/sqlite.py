@@ -19,13 +19,16 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
 
 from kubelite.storage import broadcast, protocol, sqlite_commit, sqlite_log
 
 log = logging.getLogger(__name__)
 NAME = "sqlite"
 REPLAY_PAGE = 1000
+COMPACT_CHUNK = 20_000      # ids per compaction transaction
+_T = TypeVar("_T")
 
 
 class SQLiteStore:
@@ -211,20 +214,33 @@ class SQLiteStore:
     # -- compaction -----------------------------------------------------------------------
 
     async def compact(self, revision: int) -> None:
-        writer, _, commits = self._open()
+        """Mark `revision` compacted at once (older reads fail from now on), then delete
+        the rows it frees a chunk of ids at a time, letting other work run in between."""
         revision = min(revision, self._committed)
         if revision <= self._compacted:
             return
+        self._transaction(lambda db: sqlite_log.mark_compacted(db, revision))
+        self._compacted = revision
+        removed = 0
+        for low in range(0, revision, COMPACT_CHUNK):
+            high = min(low + COMPACT_CHUNK, revision)
+            removed += self._transaction(
+                lambda db: sqlite_log.compact_range(db, revision, low, high))  # noqa: B023
+            await asyncio.sleep(0)
+        log.info("compacted revision=%d rows=%d", revision, removed)
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run work alone in a transaction of its own, after committing pending writes."""
+        writer, _, commits = self._open()
         commits.flush()
         writer.execute("BEGIN IMMEDIATE")
         try:
-            removed = sqlite_log.compact(writer, revision)
+            result = work(writer)
             writer.execute("COMMIT")
         except BaseException:
             writer.execute("ROLLBACK")
             raise
-        self._compacted = revision
-        log.info("compacted revision=%d rows=%d", revision, removed)
+        return result
 
     async def _compact_loop(self) -> None:
         """Every interval, forget history older than the newest `compact_keep` revisions."""
