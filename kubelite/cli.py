@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import logging
 import os
 import shutil
 import signal
 import sys
-from typing import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+import yaml
 
 from kubelite import server as server_mod
+from kubelite.agent import hollow
+from kubelite.client import rest
+from kubelite.controllers import manager
+from kubelite.scheduler import scheduler
 
 
 def default_data_dir() -> str:
@@ -33,13 +41,34 @@ def _add_server_args(p: argparse.ArgumentParser) -> None:
                    "(controllers, scheduler, agent)")
     p.add_argument("--sim-nodes", type=int, default=0,
                    help="register this many simulated (hollow) nodes")
+    p.add_argument("--sim-lease-seconds", type=float, default=10.0,
+                   help="how often each simulated node renews its Lease")
+    _add_node_monitor_args(p)
+
+
+def _add_node_monitor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--node-monitor-grace-period", type=float, default=40.0,
                    help="seconds without a node heartbeat before the node is NotReady")
     p.add_argument("--pod-eviction-timeout", type=float, default=300.0,
                    help="seconds pods tolerate an unready/unreachable node (default tolerations)")
 
 
-def _run(main: Callable[[], Awaitable[None]]) -> int:
+def _add_component_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Parts of the server run on their own against a running API server."""
+    sched = sub.add_parser("scheduler", help="run the scheduler against an API server")
+    cm = sub.add_parser("controller-manager", help="run the controllers against an API server")
+    _add_node_monitor_args(cm)
+    sim = sub.add_parser("sim", help="register simulated (hollow) nodes with an API server")
+    sim.add_argument("--nodes", type=int, required=True, help="how many nodes")
+    sim.add_argument("--prefix", default="hollow", help="node names are <prefix>-<index>")
+    sim.add_argument("--lease-seconds", type=float, default=10.0,
+                     help="how often each node renews its Lease")
+    for p in (sched, cm, sim):
+        p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG", ""), required=not
+                       os.environ.get("KUBECONFIG"), help="kubeconfig of the API server")
+
+
+def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> int:
     """Run until SIGINT/SIGTERM, then shut down cleanly."""
     async def runner() -> None:
         loop = asyncio.get_running_loop()
@@ -48,7 +77,7 @@ def _run(main: Callable[[], Awaitable[None]]) -> int:
             loop.add_signal_handler(sig, stop.set)
         task = asyncio.create_task(main())
         waiter = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
         task.cancel()
         waiter.cancel()
         try:
@@ -64,10 +93,43 @@ def cmd_server(args: argparse.Namespace) -> int:
         data_dir=os.path.abspath(args.data_dir), bind=args.bind, port=args.port,
         store=args.store, kubeconfig=args.write_kubeconfig,
         disable=frozenset(d.strip() for d in args.disable.split(",") if d.strip()),
-        sim_nodes=args.sim_nodes, node_monitor_grace=args.node_monitor_grace_period,
+        sim_nodes=args.sim_nodes, sim_lease_seconds=args.sim_lease_seconds,
+        node_monitor_grace=args.node_monitor_grace_period,
         pod_eviction_timeout=args.pod_eviction_timeout,
     )
     return _run(lambda: server_mod.run(config))
+
+
+def _with_client(kubeconfig: str, user_agent: str,
+                 body: Callable[[rest.Client], Coroutine[Any, Any, None]]) -> int:
+    async def main() -> None:
+        client = rest.Client.from_kubeconfig(kubeconfig, user_agent=user_agent)
+        try:
+            await body(client)
+        finally:
+            await client.close()
+    return _run(main)
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    return _with_client(args.kubeconfig, "kubelite-scheduler", scheduler.run)
+
+
+def cmd_controller_manager(args: argparse.Namespace) -> int:
+    with open(args.kubeconfig) as f:
+        cluster = (yaml.safe_load(f).get("clusters") or [{}])[0].get("cluster") or {}
+    ca_data = cluster.get("certificate-authority-data")
+    opts = manager.Options(ca_pem=base64.b64decode(ca_data).decode() if ca_data else "",
+                           node_monitor_grace=args.node_monitor_grace_period,
+                           pod_eviction_timeout=args.pod_eviction_timeout)
+    return _with_client(args.kubeconfig, "kubelite-controller-manager",
+                        lambda client: manager.run(client, opts))
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    opts = hollow.Options(count=args.nodes, prefix=args.prefix, lease_seconds=args.lease_seconds)
+    return _with_client(args.kubeconfig, "kubelite-sim",
+                        lambda client: hollow.HollowNodes(client, opts).run())
 
 
 def cmd_kubectl(args: argparse.Namespace, rest: Sequence[str]) -> int:
@@ -88,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_server_args(sub.add_parser("server", help="run the control plane (and a local node)"))
+    _add_component_parsers(sub)
     kc = sub.add_parser("kubectl", help="run kubectl against this cluster", add_help=False)
     kc.add_argument("--data-dir", default=os.environ.get("KUBELITE_DATA_DIR") or default_data_dir())
     if argv and argv[0] == "kubectl":
@@ -98,6 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "server":
         return cmd_server(args)
+    commands = {"scheduler": cmd_scheduler, "controller-manager": cmd_controller_manager,
+                "sim": cmd_sim}
+    if args.command in commands:
+        return commands[args.command](args)
     parser.error(f"unknown command {args.command}")
     return 2
 

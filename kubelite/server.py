@@ -10,6 +10,7 @@ from kubelite.agent import hollow
 from kubelite.apiserver import server as apiserver
 from kubelite.client import rest
 from kubelite.controllers import manager
+from kubelite.scheduler import scheduler
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ class ServerConfig:
     kubeconfig: str = ""
     disable: frozenset[str] = field(default_factory=frozenset)
     sim_nodes: int = 0
+    sim_lease_seconds: float = 10.0
     node_monitor_grace: float = 40.0
     pod_eviction_timeout: float = 300.0
 
@@ -49,10 +51,22 @@ async def run(config: ServerConfig) -> None:
                     ca_pem=api.pki.ca.cert_pem.decode(),
                     node_monitor_grace=config.node_monitor_grace,
                     pod_eviction_timeout=config.pod_eviction_timeout)), name="controllers")
+            if "scheduler" not in config.disable:
+                tg.create_task(_run_scheduler(kubeconfig), name="scheduler")
             if config.sim_nodes:
                 tg.create_task(hollow.HollowNodes(client, hollow.Options(
-                    count=config.sim_nodes)).run(), name="hollow-nodes")
+                    count=config.sim_nodes, lease_seconds=config.sim_lease_seconds)).run(),
+                    name="hollow-nodes")
             tg.create_task(asyncio.Event().wait(), name="serve")
     finally:
         await client.close()
         await api.stop()
+
+
+async def _run_scheduler(kubeconfig: str) -> None:
+    """The scheduler with its own connections, so binds don't queue behind other parts."""
+    client = rest.Client.from_kubeconfig(kubeconfig, user_agent="kubelite-scheduler")
+    try:
+        await scheduler.run(client)
+    finally:
+        await client.close()
