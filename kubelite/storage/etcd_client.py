@@ -105,7 +105,7 @@ class Client:
     async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST body to path; the decoded answer, or EtcdError."""
         last: Exception | None = None
-        for _ in range(len(self._urls)):
+        for _ in range(len(self._urls) + 1):     # +1: a pooled connection may be stale
             try:
                 async with self.session.post(self.url(path), data=orjson.dumps(body)) as resp:
                     data = orjson.loads(await resp.read())

@@ -20,12 +20,13 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(data_dir: str) -> Iterator[str]:
-    """Start etcd with its data in data_dir; yield its etcd:// URL; stop it."""
+def running(data_dir: str, client: int = 0, peer: int = 0) -> Iterator[str]:
+    """Start etcd with its data in data_dir (on the given ports, or free ones); yield its
+    etcd:// URL; stop it."""
     binary = shutil.which("etcd")
     if binary is None:
         pytest.skip("no etcd binary on PATH (Debian: apt-get install etcd-server)")
-    client, peer = _free_port(), _free_port()
+    client, peer = client or _free_port(), peer or _free_port()
     proc = subprocess.Popen(
         [binary, "--name", "test", "--data-dir", data_dir,
          "--listen-client-urls", f"http://127.0.0.1:{client}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,9 +25,10 @@ def etcd_url(tmp_path: Path) -> Iterator[str]:
 
 
 def _dead_port() -> int:
+    """A port that was free a moment ago: nothing listens there."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])      # closed again: nothing listens there
+        return int(s.getsockname()[1])
 
 
 def test_open_store_parses_endpoint_lists(tmp_path: Path) -> None:
@@ -67,3 +68,25 @@ async def test_compaction_by_another_server_is_seen(etcd_url: str) -> None:
     finally:
         await one.close()
         await two.close()
+
+
+async def _next(it: AsyncIterator[protocol.Event]) -> protocol.Event:
+    return await anext(it)
+
+
+async def test_a_watch_resumes_after_etcd_restarts(tmp_path: Path) -> None:
+    data = str(tmp_path / "etcd")
+    with etcd_server.running(data) as url:
+        s = etcd.EtcdStore(etcd.parse_endpoints(url), compact_interval=0)
+        await s.start()
+        before = await s.create(CM + "ns/before", b"1")
+        watch = s.watch(CM, before.mod_revision - 1)
+        assert (await asyncio.wait_for(anext(watch), 10)).kv == before
+        pending = asyncio.create_task(_next(watch))
+        await asyncio.sleep(0)                     # the watch now waits on its stream
+    with etcd_server.running(data, client=int(url.rsplit(":", 1)[1]), peer=_dead_port()):
+        try:
+            after = await asyncio.wait_for(s.create(CM + "ns/after", b"2"), 10)
+            assert (await asyncio.wait_for(pending, 10)).kv == after
+        finally:
+            await s.close()
