@@ -248,5 +248,8 @@ class SQLiteStore:
             await asyncio.sleep(self._compact_interval)
             target = self._committed - self._compact_keep
             if target > self._compacted:
-                await self.compact(target)
+                try:
+                    await self.compact(target)
+                except (sqlite3.Error, protocol.StoreError):
+                    log.exception("compaction failed revision=%d", target)   # retried next tick
 
