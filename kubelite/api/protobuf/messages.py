@@ -8,17 +8,20 @@ Kubernetes does for fields newer than the server. Errors name the JSON path.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from typing import Any
 
 from kubelite.api.protobuf import schema, values, wire
 
 _ZERO = {"s": "", "i": 0, "b": False, "y": ""}
+_TYPE_NAMES = {"s": "a string", "i": "an integer", "b": "a boolean", "y": "bytes"}
 
 
 def _expect(field: schema.Field, wire_type: int, path: str, allowed: tuple[int, ...]) -> None:
     if wire_type not in allowed:
         got = wire.WIRE_NAMES.get(wire_type, str(wire_type))
-        raise wire.WireError(f"{path}: field {field.number} has wire type {got}, expected {field.type}")
+        expected = _TYPE_NAMES.get(field.type, f"a {field.type} message")
+        raise wire.WireError(f"{path}: field {field.number} has wire type {got}, expected {expected}")
 
 
 def _scalar(type_: str, value: int | bytes, path: str) -> Any:
@@ -100,12 +103,20 @@ def _finish(
     return out
 
 
+def _fields(data: bytes, path: str) -> Iterator[tuple[int, int, int | bytes]]:
+    """wire.fields, with the JSON path of the message in its errors."""
+    try:
+        yield from wire.fields(data)
+    except wire.WireError as err:
+        raise wire.WireError(f"{path or 'object'}: {err}") from err
+
+
 def decode_message(sch: schema.Schema, message: str, data: bytes, path: str = "") -> dict[str, Any]:
     """Decode `data` as `message`; nested messages recurse with their JSON path."""
     fields = sch.messages[message]
     out: dict[str, Any] = {}
     inline: list[dict[str, Any]] = []
-    for number, wire_type, value in wire.fields(data):
+    for number, wire_type, value in _fields(data, path):
         field = fields.get(number)
         if field is None:
             continue
