@@ -14,6 +14,7 @@ from typing import Any
 from kubelite.api.protobuf import schema, values, wire
 
 _ZERO = {"s": "", "i": 0, "b": False, "y": ""}
+Item = tuple[int, int | bytes]  # (wire type, value) of one field occurrence
 _TYPE_NAMES = {"s": "a string", "i": "an integer", "b": "a boolean", "y": "bytes"}
 
 
@@ -35,8 +36,9 @@ def _scalar(type_: str, value: int | bytes, path: str) -> Any:
         raise wire.WireError(f"{path}: string is not valid UTF-8") from err
 
 
-def _single(sch: schema.Schema, field: schema.Field, wire_type: int, value: int | bytes, path: str) -> Any:
+def _single(sch: schema.Schema, field: schema.Field, item: Item, *, path: str) -> Any:
     """One value of `field`'s type (a list element, a map value or the field itself)."""
+    wire_type, value = item
     if field.type in ("i", "b"):
         _expect(field, wire_type, path, (wire.VARINT,))
         return _scalar(field.type, value, path)
@@ -46,22 +48,21 @@ def _single(sch: schema.Schema, field: schema.Field, wire_type: int, value: int 
         return _scalar(field.type, value, path)
     if field.type in schema.SPECIALS:
         return values.decode(field.type, value)
-    return decode_message(sch, field.type, value, path)
+    return decode_message(sch, field.type, value, path=path)
 
 
-def _repeated(
-    sch: schema.Schema, field: schema.Field, wire_type: int, value: int | bytes, path: str
-) -> list[Any]:
+def _repeated(sch: schema.Schema, field: schema.Field, item: Item, *, path: str) -> list[Any]:
     """The elements one wire field adds to a list (several when ints come packed)."""
+    wire_type, value = item
     if field.type in ("i", "b") and wire_type == wire.BYTES:
         assert isinstance(value, bytes)
         return [_scalar(field.type, v, path) for v in wire.packed_varints(value)]
-    return [_single(sch, field, wire_type, value, path)]
+    return [_single(sch, field, item, path=path)]
 
 
-def _map_entry(
-    sch: schema.Schema, field: schema.Field, wire_type: int, value: int | bytes, path: str
-) -> tuple[str, Any]:
+def _map_entry(sch: schema.Schema, field: schema.Field, entry: Item, *, path: str) -> tuple[str, Any]:
+    """One (key, value) of a map field; a missing value is its type's zero."""
+    wire_type, value = entry
     _expect(field, wire_type, path, (wire.BYTES,))
     assert isinstance(value, bytes)
     key, item = "", None
@@ -69,7 +70,7 @@ def _map_entry(
         if number == 1:
             key = _scalar("s", item_value, path) if isinstance(item_value, bytes) else ""
         elif number == 2:
-            item = _single(sch, field, item_wire_type, item_value, f"{path}[{key!r}]")
+            item = _single(sch, field, (item_wire_type, item_value), path=f"{path}[{key!r}]")
     if item is None and field.type in _ZERO:
         item = _ZERO[field.type]
     elif item is None and field.is_message:
@@ -111,7 +112,7 @@ def _fields(data: bytes, path: str) -> Iterator[tuple[int, int, int | bytes]]:
         raise wire.WireError(f"{path or 'object'}: {err}") from err
 
 
-def decode_message(sch: schema.Schema, message: str, data: bytes, path: str = "") -> dict[str, Any]:
+def decode_message(sch: schema.Schema, message: str, data: bytes, *, path: str = "") -> dict[str, Any]:
     """Decode `data` as `message`; nested messages recurse with their JSON path."""
     fields = sch.messages[message]
     out: dict[str, Any] = {}
@@ -124,13 +125,13 @@ def decode_message(sch: schema.Schema, message: str, data: bytes, path: str = ""
         if field.inline:
             _expect(field, wire_type, where, (wire.BYTES,))
             assert isinstance(value, bytes)
-            inline.append(decode_message(sch, field.type, value, where))
+            inline.append(decode_message(sch, field.type, value, path=where))
         elif field.label == schema.REPEATED:
             items = out.setdefault(field.name, [])
-            items.extend(_repeated(sch, field, wire_type, value, f"{where}[{len(items)}]"))
+            items.extend(_repeated(sch, field, (wire_type, value), path=f"{where}[{len(items)}]"))
         elif field.label == schema.MAP:
-            key, item = _map_entry(sch, field, wire_type, value, where)
+            key, item = _map_entry(sch, field, (wire_type, value), path=where)
             out.setdefault(field.name, {})[key] = item
         else:
-            out[field.name] = _single(sch, field, wire_type, value, where)
+            out[field.name] = _single(sch, field, (wire_type, value), path=where)
     return _finish(fields, out, inline)
