@@ -67,6 +67,9 @@ class Informer:
     field_selector: str = ""
     indexers: dict[str, IndexFn] = field(default_factory=dict)
     resync_period: float = 0.0
+    # Applied to every object before it is cached or handed to handlers (client-go's
+    # SetTransform): lets a cache that needs only metadata hold only metadata.
+    transform: Callable[[Obj], Obj] | None = None
 
     def __post_init__(self) -> None:
         self._items: dict[str, Obj] = {}
@@ -115,6 +118,8 @@ class Informer:
                 idx.setdefault(value, set()).add(key)
 
     def _upsert(self, obj: Obj) -> None:
+        if self.transform is not None:
+            obj = self.transform(obj)
         key = key_of(obj)
         old = self._items.get(key)
         self._items[key] = obj
@@ -128,6 +133,8 @@ class Informer:
     def _remove(self, obj: Obj) -> None:
         key = key_of(obj)
         old = self._items.pop(key, None)
+        if old is None and self.transform is not None:
+            obj = self.transform(obj)
         self._index(key, None, old)
         for h in self._handlers:
             if h.on_delete:

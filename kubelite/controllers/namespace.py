@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from kubelite.api import errors, registry
-from kubelite.client import factory, rest
+from kubelite.client import discovery, factory, rest
 from kubelite.controllers import controller
 
 log = logging.getLogger(__name__)
@@ -24,24 +24,8 @@ RECHECK = 1.0
 
 async def namespaced_types(client: rest.Client) -> list[registry.ResourceType]:
     """Every namespaced type the server serves that can be listed and deleted."""
-    groups = await client.request("GET", "/apis")
-    gvs = ["v1"] + [v["groupVersion"] for g in groups.get("groups", [])
-                    for v in g.get("versions", [])[:1]]
-    out = []
-    for gv in gvs:
-        path = "/api/v1" if gv == "v1" else f"/apis/{gv}"
-        try:
-            res = await client.request("GET", path)
-        except errors.APIError:
-            continue
-        group, _, version = gv.rpartition("/")
-        for r in res.get("resources", []):
-            verbs = set(r.get("verbs") or ())
-            if "/" in r["name"] or not r.get("namespaced") or not {"list", "delete"} <= verbs:
-                continue
-            out.append(registry.ResourceType(group=group, version=version, kind=r["kind"],
-                                             plural=r["name"], namespaced=True))
-    return out
+    types = discovery.with_verbs(await discovery.server_types(client), "list", "delete")
+    return [rt for rt in types if rt.namespaced]
 
 
 class NamespaceController(controller.Controller):
