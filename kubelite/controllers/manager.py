@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from kubelite.client import factory, rest
-from kubelite.controllers import controller, namespace, replicaset, serviceaccount
+from kubelite.controllers import (
+    controller,
+    namespace,
+    nodelifecycle,
+    replicaset,
+    serviceaccount,
+    tainteviction,
+)
+from kubelite.controllers.gc import collector as gc_collector
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +36,10 @@ def _builders(opts: Options) -> list[Callable[[rest.Client, factory.InformerFact
         lambda c, f: replicaset.ReplicaSetController(c, f, kind="ReplicationController"),
         namespace.NamespaceController,
         lambda c, f: serviceaccount.NamespaceDefaultsController(c, f, ca_pem=opts.ca_pem),
+        gc_collector.GarbageCollector,
+        lambda c, f: nodelifecycle.NodeLifecycleController(c, f, config=nodelifecycle.Config(
+            node_monitor_grace=opts.node_monitor_grace)),
+        tainteviction.TaintEvictionController,
     ]
     try:
         from kubelite.controllers import deployment
