@@ -7,6 +7,10 @@ have python3 || need+=(python3 python3-venv)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 have etcd || need+=(etcd-server)
 have etcdctl || need+=(etcd-client)
+have runc || need+=(runc)                       # the node agent's OCI runtime
+have busybox || need+=(busybox-static)        # test images are built from its static binary
+have docker-registry || need+=(docker-registry) # a local OCI registry for image pull tests
+have ip || need+=(iproute2)                     # pod sandbox network namespaces
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing packages: ${need[*]} (run as root or install them)" >&2

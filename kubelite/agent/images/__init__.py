@@ -1,0 +1,1 @@
+"""Content-addressed image store: pull from registries, import archives, unpack layers."""
