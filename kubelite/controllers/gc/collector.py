@@ -50,9 +50,17 @@ class GarbageCollector(controller.Controller):
             self.queue.add(f"{action}:{uid}")
 
     def _added(self, obj: Obj) -> None:
+        self._watch_definitions(obj)
         self._enqueue_items(self.graph.observe(obj))
 
+    def _watch_definitions(self, obj: Obj) -> None:
+        """A new or changed CRD may serve a new type to monitor: re-read discovery."""
+        if obj.get("kind") == "CustomResourceDefinition" and \
+                monitors.group_of(obj.get("apiVersion", "")) == "apiextensions.k8s.io":
+            self.monitors.request_refresh()
+
     def _updated(self, old: Obj, new: Obj) -> None:
+        self._watch_definitions(new)
         if old["metadata"].get("uid") != new["metadata"].get("uid"):
             self._enqueue_items(self.graph.forget(old))
         elif old["metadata"].get("resourceVersion") == new["metadata"].get("resourceVersion"):
@@ -60,6 +68,7 @@ class GarbageCollector(controller.Controller):
         self._enqueue_items(self.graph.observe(new))
 
     def _deleted(self, obj: Obj) -> None:
+        self._watch_definitions(obj)
         self._enqueue_items(self.graph.forget(obj))
 
     # -- running ----------------------------------------------------------------------------

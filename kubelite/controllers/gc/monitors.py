@@ -21,6 +21,7 @@ Obj = dict[str, Any]
 IGNORED = frozenset({("", "events"), ("events.k8s.io", "events")})
 _META_FIELDS = ("name", "namespace", "uid", "resourceVersion", "ownerReferences", "finalizers",
                 "deletionTimestamp")
+REFRESH_DEBOUNCE = 0.2   # seconds to wait after a CRD change before re-reading discovery
 REFRESH_MIN_GAP = 2.0    # seconds between discoveries forced by an unknown owner kind
 
 
@@ -47,6 +48,7 @@ class Monitors:
         self._kinds: dict[tuple[str, str], registry.ResourceType] = {}
         self._running: dict[tuple[str, str], tuple[informer.Informer, asyncio.Task[None]]] = {}
         self._last_refresh = 0.0
+        self._wake = asyncio.Event()
 
     def resource_for(self, api_version: str, kind: str) -> registry.ResourceType | None:
         """The served type of a kind (any version of its group), if discovery knows it."""
@@ -92,11 +94,21 @@ class Monitors:
         except TimeoutError:
             return False
 
+    def request_refresh(self) -> None:
+        """Re-read discovery soon (a CustomResourceDefinition changed)."""
+        self._wake.set()
+
     async def run(self, period: float) -> None:
-        """Refresh discovery every `period` seconds until cancelled."""
+        """Refresh discovery every `period` seconds, or soon after a request, until
+        cancelled."""
         try:
             while True:
-                await asyncio.sleep(period)
+                try:
+                    await asyncio.wait_for(self._wake.wait(), period)
+                    await asyncio.sleep(REFRESH_DEBOUNCE)   # let a burst of changes settle
+                except TimeoutError:
+                    pass
+                self._wake.clear()
                 try:
                     await self.refresh()
                 except errors.APIError as e:
