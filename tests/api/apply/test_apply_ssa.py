@@ -3,9 +3,9 @@
 import copy
 
 import pytest
+from apply_builders import T0, T1, T2, containers, deployment, entries, fields, ssa, stored, update
 
 from kubelite.api import errors
-from apply_builders import T0, T1, T2, containers, deployment, entries, fields, ssa, stored, update
 
 KUBECTL_SSA_FIELDS = {
     "f:spec": {
