@@ -21,9 +21,9 @@ def owner_ref(kind: str, name: str, uid: str, *, api_version: str = "v1",
 def make_configmap(cluster: Cluster, ns: str, name: str, *owners: str) -> str:
     """Create a ConfigMap (optionally with ownerReferences); its uid."""
     refs = f"  ownerReferences: [{', '.join(owners)}]\n" if owners else ""
-    cluster.kubectl("create", "-n", ns, "-f", "-", input=(
-        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n{refs}data: {{k: v}}\n"))
-    return str(cluster.kubectl("get", "cm", name, "-n", ns, "-o", "jsonpath={.metadata.uid}").stdout)
+    return str(cluster.kubectl("create", "-n", ns, "-o", "jsonpath={.metadata.uid}", "-f", "-",
+                               input=(f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"
+                                      f"{refs}data: {{k: v}}\n")).stdout)
 
 
 def exists(cluster: Cluster, ns: str, resource: str, name: str) -> bool:

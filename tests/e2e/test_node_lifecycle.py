@@ -47,8 +47,7 @@ def lease(node: str) -> Obj:
 
 def renew(cluster: Cluster, *nodes: str) -> None:
     """Renew the Leases of `nodes` in one request, so they all go quiet at one moment."""
-    cluster.kubectl("apply", "-f", "-", input=json.dumps({
-        "apiVersion": "v1", "kind": "List", "items": [lease(n) for n in nodes]}))
+    cluster.kubectl("apply", "-f", "-", input="\n".join(json.dumps(lease(n)) for n in nodes))
 
 
 def post_ready(cluster: Cluster, node: str) -> None:
@@ -159,7 +158,7 @@ def watch_pods(cluster: Cluster, ns: str, done: Callable[[dict[str, Obj]], bool]
 
 def taints(cluster: Cluster, node: str) -> list[tuple[str, str]]:
     got = cluster.kubectl_json("get", "node", node)
-    return sorted((t["key"], t["effect"]) for t in got["spec"].get("taints") or [])
+    return sorted((t["key"], t["effect"]) for t in (got.get("spec") or {}).get("taints") or [])
 
 
 def events(cluster: Cluster, ns: str, reason: str) -> list[Obj]:

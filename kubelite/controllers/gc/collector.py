@@ -77,7 +77,6 @@ class GarbageCollector(controller.Controller):
         await self._first_discovery()
         if not await self.monitors.wait_synced(SYNC_TIMEOUT):
             log.warning("garbage collector starting before every monitor synced")
-        log.info("controller started name=%s workers=%d", self.name, workers)
         async with asyncio.TaskGroup() as tg:
             monitor_task = tg.create_task(self.monitors.run(self.discovery_period))
             await super().run(workers)
@@ -137,7 +136,7 @@ class GarbageCollector(controller.Controller):
         if p.patches:
             await self._patch_refs(rt, obj, decide.patched_refs(refs, p))
         if p.delete_policy:
-            log.info("deleting object kind=%s namespace=%s name=%s propagation=%s", obj["kind"],
+            log.debug("deleting object kind=%s namespace=%s name=%s propagation=%s", obj["kind"],
                      meta.get("namespace", ""), meta["name"], p.delete_policy)
             await self._delete(rt, obj, p.delete_policy)
 
@@ -209,7 +208,7 @@ class GarbageCollector(controller.Controller):
         uid = obj["metadata"]["uid"]
         blocking = self.graph.blocking_dependents(uid)
         if not blocking:
-            log.info("foreground deletion done kind=%s namespace=%s name=%s", obj["kind"],
+            log.debug("foreground deletion done kind=%s namespace=%s name=%s", obj["kind"],
                      obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
             await self._remove_finalizer(rt, obj, graph.FOREGROUND)
             return
