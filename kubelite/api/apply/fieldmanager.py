@@ -12,7 +12,6 @@ a status subresource).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -93,10 +92,11 @@ def _rfc3339(now: str) -> str:
 
 
 def _without_managed(obj: dict[str, Any] | None) -> dict[str, Any]:
-    out = copy.deepcopy(obj) if obj else {}
+    """A copy without managedFields; only the top level and metadata are new dicts."""
+    out = dict(obj) if obj else {}
     meta = out.get("metadata")
     if isinstance(meta, dict):
-        meta.pop("managedFields", None)
+        out["metadata"] = {k: v for k, v in meta.items() if k != "managedFields"}
     return out
 
 
@@ -135,7 +135,7 @@ def server_side_apply(live: dict[str, Any] | None, applied: dict[str, Any], *, m
     try:
         if not managers and live is not None:
             ctx.update({}, old, managers, BEFORE_FIRST_APPLY, stamp)
-        new = _apply(ctx, old, copy.deepcopy(applied), managers, manager or "unknown", force)
+        new = _apply(ctx, old, merge.json_copy(applied), managers, manager or "unknown", force)
     except typeinfo.ListItemError as err:
         raise _typed_error(applied, api_version, "patch", err) from None
     me = managers.get(managed.identity(manager or "unknown", managed.APPLY, api_version, subresource))
@@ -186,7 +186,9 @@ def _prune(ctx: _Context, merged: dict[str, Any], managers: managed.Managers,
 def track_update(old: dict[str, Any] | None, new: dict[str, Any], *, manager: str,
                  operation: str = managed.UPDATE, api_version: str, now: str, subresource: str = "",
                  schema: dict[str, Any] | None, has_status_subresource: bool = True) -> dict[str, Any]:
-    """`new` with managedFields recording what `manager` changed from `old` (None: create)."""
+    """`new` with managedFields recording what `manager` changed from `old` (None: create).
+
+    The result is a new top-level dict whose nested values other than metadata are `new`'s."""
     if operation != managed.UPDATE:
         raise ValueError(f"track_update records Update operations, not {operation!r}")
     ctx = _Context(schema, api_version, subresource, has_status_subresource)
@@ -199,7 +201,7 @@ def track_update(old: dict[str, Any] | None, new: dict[str, Any], *, manager: st
     except typeinfo.ListItemError:
         previous = ((old or {}).get("metadata") or {}).get("managedFields")
         if previous:
-            out.setdefault("metadata", {})["managedFields"] = copy.deepcopy(previous)
+            out.setdefault("metadata", {})["managedFields"] = merge.json_copy(previous)
         return out
     return _with_managed(out, managers)
 

@@ -55,9 +55,22 @@ def field(name: str) -> PathElement:
     return ("f", name)
 
 
+def _plain(v: Any) -> str | None:
+    """The wire text of a common key value without the JSON encoder, or None."""
+    if type(v) is int:
+        return str(v)
+    if type(v) is str and v.isascii() and v.isprintable() and not any(c in v for c in '"\\<>&'):
+        return f'"{v}"'
+    return None
+
+
 def key(fields: dict[str, Any]) -> PathElement:
     """An associative-list item named by its key fields (order-insensitive)."""
-    return ("k", wire_json(dict(sorted(fields.items()))))
+    items = sorted(fields.items())
+    parts = [(_plain(k), _plain(v)) for k, v in items]
+    if all(k is not None and v is not None for k, v in parts):
+        return ("k", "{" + ",".join(f"{k}:{v}" for k, v in parts) + "}")
+    return ("k", wire_json(dict(items)))
 
 
 def value(item: Any) -> PathElement:

@@ -14,9 +14,21 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
+
 from kubelite.api.apply import fieldset, typeinfo, walk
 
 MISSING = walk.MISSING
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON data (several times faster than copy.deepcopy)."""
+    if isinstance(value, (dict, list)):
+        try:
+            return orjson.loads(orjson.dumps(value))
+        except orjson.JSONEncodeError:  # e.g. integers beyond 64 bits
+            return copy.deepcopy(value)
+    return value
 
 
 def merge(live: dict[str, Any], config: dict[str, Any], shape: typeinfo.Shape) -> dict[str, Any]:
@@ -27,10 +39,10 @@ def merge(live: dict[str, Any], config: dict[str, Any], shape: typeinfo.Shape) -
 
 def _merge(lhs: Any, rhs: Any, shape: typeinfo.Shape, path: fieldset.Path) -> Any:
     if rhs is MISSING:
-        return copy.deepcopy(lhs)
+        return json_copy(lhs)
     form = shape.form(rhs)
     if lhs is MISSING or form == "leaf" or not _container_pair(lhs, rhs):
-        return copy.deepcopy(rhs)  # replaced whole, or both empty: rhs keeps null/empty apart
+        return json_copy(rhs)  # replaced whole, or both empty: rhs keeps null/empty apart
     if form == "map":
         return _merge_maps(lhs, rhs, shape, path)
     return _merge_lists(lhs, rhs, shape, path)

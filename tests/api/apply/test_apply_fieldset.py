@@ -65,3 +65,11 @@ def test_iterate_lists_owned_elements_of_a_level_before_descending():
 def test_malformed_fields_rejected(bad):
     with pytest.raises(ValueError):
         fs.from_fields_v1(bad)
+
+
+@pytest.mark.parametrize("fields", [
+    {"name": "plain"}, {"name": 'q"uote'}, {"name": "back\\slash"}, {"name": "ünï"},
+    {"containerPort": 80, "protocol": "TCP"}, {"flag": True}, {"ratio": 0.5}, {"tab": "a\tb"},
+])
+def test_key_text_matches_the_json_encoder(fields):
+    assert fs.key(fields) == ("k", fs.wire_json(dict(sorted(fields.items()))))
