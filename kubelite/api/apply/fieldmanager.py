@@ -180,7 +180,9 @@ def _prune(ctx: _Context, merged: dict[str, Any], managers: managed.Managers,
         return merged
     owned: fieldset.FieldSet = set().union(*(e.fields for e in managers.values()))
     gone = walk.ensure_named(last, ctx.shape) - walk.ensure_named(owned, ctx.shape)
-    return merge.remove_items(merged, gone, ctx.shape)
+    # Upstream's applier always owns metadata.name at this point, which keeps metadata;
+    # guard it here too so a configuration without metadata cannot drop identity fields.
+    return merge.remove_items(merged, gone - STRIPPED, ctx.shape)
 
 
 def track_update(old: dict[str, Any] | None, new: dict[str, Any], *, manager: str,

@@ -266,3 +266,11 @@ def test_list_item_without_key_is_rejected_like_upstream():
         "failed to create typed patch object (default/web; apps/v1, Kind=Deployment): "
         ".spec.template.spec.containers: element 0: associative list with keys has an element "
         'that omits all key fields ["name"] (and doesn\'t have default values for any key fields)')
+
+
+def test_config_without_metadata_keeps_object_identity():
+    live = stored(ssa(None, deployment(labels={"a": "b"})))
+    cfg = {"apiVersion": "apps/v1", "kind": "Deployment", "spec": deployment()["spec"]}
+    obj = ssa(live, cfg, now=T1)
+    assert obj["metadata"]["name"] == "web" and obj["metadata"]["uid"] == "u-1"
+    assert "labels" not in obj["metadata"]
