@@ -7,6 +7,7 @@ on the property (next to its `$ref`, so they are read before resolving it).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from kubelite.api import patch as patch_errors
@@ -28,6 +29,7 @@ def field_meta(schema: dict[str, Any] | None, key: str) -> tuple[dict[str, Any] 
     return schemas.resolve(raw), strategy, raw.get("x-kubernetes-patch-merge-key", "")
 
 
+@functools.lru_cache(maxsize=64)
 def strategy_of(declared: str) -> str:
     """"merge", "replace" or "": retainKeys only matters when a patch sends `$retainKeys`."""
     parts = [p for p in declared.split(",") if p and p != "retainKeys"]

@@ -27,21 +27,11 @@ from typing import Any
 
 from kubelite.api import errors, schemas
 from kubelite.api import patch as patch_errors
-from kubelite.api.patch import elementorder, gotext, patchmeta
+from kubelite.api.patch import directives, elementorder, gotext, patchmeta
 
-PATCH = "$patch"
-RETAIN_KEYS = "$retainKeys"
-SET_ELEMENT_ORDER = "$setElementOrder"
-DELETE_FROM_PRIMITIVE_LIST = "$deleteFromPrimitiveList"
-
-BAD_PRIMITIVE_LIST = "invalid patch format of primitive list"
-BAD_RETAIN_KEYS = "invalid patch format of retainKeys"
-BAD_SET_ELEMENT_ORDER = "invalid patch format of setElementOrder list"
 NO_LIST_OF_LISTS = "lists of lists are not supported"
 
 _MISSING = object()
-_DROP = object()
-_DIRECTIVE_PREFIXES = (SET_ELEMENT_ORDER, DELETE_FROM_PRIMITIVE_LIST)
 
 
 def apply(doc: dict[str, Any], patch: Any, schema: dict[str, Any] | None) -> dict[str, Any]:
@@ -59,18 +49,18 @@ def apply(doc: dict[str, Any], patch: Any, schema: dict[str, Any] | None) -> dic
 
 def _merge_map(original: dict[str, Any] | None, patch: dict[str, Any],
                schema: dict[str, Any] | None) -> dict[str, Any]:
-    if PATCH in patch:
+    if directives.PATCH in patch:
         return _map_directive(patch)
     out = dict(original) if original else {}
-    if RETAIN_KEYS in patch:
+    if directives.RETAIN_KEYS in patch:
         _retain_keys(out, patch)
     done = _apply_element_orders(out, patch, schema)
     deletions = []
     for key, value in patch.items():
-        if key in done or key == RETAIN_KEYS or key.startswith(SET_ELEMENT_ORDER):
+        if key in done or key == directives.RETAIN_KEYS or key.startswith(directives.SET_ELEMENT_ORDER):
             continue
-        if key.startswith(DELETE_FROM_PRIMITIVE_LIST):
-            deletions.append((_directive_field(key, DELETE_FROM_PRIMITIVE_LIST), value))
+        if key.startswith(directives.DELETE_FROM_PRIMITIVE_LIST):
+            deletions.append((directives.list_field(key, directives.DELETE_FROM_PRIMITIVE_LIST), value))
         else:
             _merge_field(out, key, value, schema, deleting=False)
     for key, value in deletions:
@@ -79,13 +69,14 @@ def _merge_map(original: dict[str, Any] | None, patch: dict[str, Any],
 
 
 def _map_directive(patch: dict[str, Any]) -> dict[str, Any]:
-    directive = patch[PATCH]
+    directive = patch[directives.PATCH]
     if directive == "replace":
-        kept = clean({k: v for k, v in patch.items() if k != PATCH})
+        kept = directives.clean({k: v for k, v in patch.items() if k != directives.PATCH})
         return kept
     if directive == "delete":
         return {}
-    raise patch_errors.Failed(f"unknown patch type: {gotext.go_format(directive)} in map: {gotext.go_format(patch)}")
+    raise patch_errors.Failed(
+        f"unknown patch type: {gotext.go_format(directive)} in map: {gotext.go_format(patch)}")
 
 
 def _merge_field(out: dict[str, Any], key: str, value: Any, schema: dict[str, Any] | None,
@@ -97,11 +88,11 @@ def _merge_field(out: dict[str, Any], key: str, value: Any, schema: dict[str, An
     current = out.get(key, _MISSING)
     if current is _MISSING or type(current) is not type(value):
         if not deleting:
-            _put(out, key, clean(value))
+            directives.put(out, key, directives.clean(value))
         return
     if isinstance(value, dict):
         sub, strategy, _ = patchmeta.field_meta(schema, key)
-        out[key] = clean(value) if strategy == "replace" else _merge_map(current, value, sub)
+        out[key] = directives.clean(value) if strategy == "replace" else _merge_map(current, value, sub)
     elif isinstance(value, list):
         sub, strategy, merge_key = patchmeta.field_meta(schema, key)
         out[key] = _merge_list_field(current, value, sub, strategy, merge_key, deleting)
@@ -109,34 +100,19 @@ def _merge_field(out: dict[str, Any], key: str, value: Any, schema: dict[str, An
         out[key] = value
 
 
-def _put(out: dict[str, Any], key: str, value: Any) -> None:
-    if value is _DROP:
-        out.pop(key, None)
-    else:
-        out[key] = value
-
-
 def _retain_keys(out: dict[str, Any], patch: dict[str, Any]) -> None:
     """Apply `$retainKeys`: drop every key of `out` not listed; patch keys must be listed."""
-    listed = patch[RETAIN_KEYS]
+    listed = patch[directives.RETAIN_KEYS]
     if not isinstance(listed, list):
-        raise errors.BadRequest(BAD_RETAIN_KEYS)
+        raise errors.BadRequest(directives.BAD_RETAIN_KEYS)
     keep = {k for k in listed if isinstance(k, str)}
     for key, value in patch.items():
-        if value is None or key == RETAIN_KEYS or key.startswith(_DIRECTIVE_PREFIXES):
+        if value is None or key == directives.RETAIN_KEYS or key.startswith(directives.LIST_PREFIXES):
             continue
         if key not in keep:
-            raise errors.BadRequest(BAD_RETAIN_KEYS)
+            raise errors.BadRequest(directives.BAD_RETAIN_KEYS)
     for key in [k for k in out if k not in keep]:
         del out[key]
-
-
-def _directive_field(key: str, prefix: str) -> str:
-    head, sep, field = key.partition("/")
-    if not sep or head != prefix:
-        raise errors.BadRequest(
-            BAD_PRIMITIVE_LIST if prefix == DELETE_FROM_PRIMITIVE_LIST else BAD_SET_ELEMENT_ORDER)
-    return field
 
 
 # ---- $setElementOrder ---------------------------------------------------------------------
@@ -146,9 +122,9 @@ def _apply_element_orders(out: dict[str, Any], patch: dict[str, Any],
     """Merge every list that has a `$setElementOrder` and order it; returns their names."""
     done: set[str] = set()
     for key, order in patch.items():
-        if not key.startswith(SET_ELEMENT_ORDER):
+        if not key.startswith(directives.SET_ELEMENT_ORDER):
             continue
-        field = _directive_field(key, SET_ELEMENT_ORDER)
+        field = directives.list_field(key, directives.SET_ELEMENT_ORDER)
         gotext.expect_list(order)
         current = out.get(field, _MISSING)
         value = patch.get(field, _MISSING)
@@ -161,7 +137,7 @@ def _apply_element_orders(out: dict[str, Any], patch: dict[str, Any],
         if value is _MISSING:
             merged = live
         elif current is _MISSING:
-            merged = clean(patched)
+            merged = directives.clean(patched)
         else:
             merged = _merge_list_field(live, patched, sub, strategy, merge_key, False)
         inside, outside = _partition(merged, order, merge_key)
@@ -176,10 +152,12 @@ def _check_order(patched: list[Any], order: list[Any], merge_key: str) -> None:
     """Every patch element must appear in `$setElementOrder`, in the same relative order."""
     if not patched or not order:
         return
-    items = [i for i in patched if gotext.expect_map(i).get(PATCH) != "delete"] if merge_key else patched
+    items = patched
+    if merge_key:  # deletions need not appear in the order list
+        items = [i for i in patched if gotext.expect_map(i).get(directives.PATCH) != "delete"]
     pi = oi = 0
     while pi < len(items) and oi < len(order):
-        if isinstance(items[pi], dict) and PATCH in items[pi]:
+        if isinstance(items[pi], dict) and directives.PATCH in items[pi]:
             pi += 1
             continue
         if _same_key(items[pi], order[oi], merge_key):
@@ -188,7 +166,7 @@ def _check_order(patched: list[Any], order: list[Any], merge_key: str) -> None:
     if pi < len(items):
         raise patch_errors.Failed(
             f"The order in patch list:\n{gotext.go_format(patched)}\n doesn't match "
-            f"{SET_ELEMENT_ORDER} list:\n{gotext.go_format(order)}\n")
+            f"{directives.SET_ELEMENT_ORDER} list:\n{gotext.go_format(order)}\n")
 
 
 def _same_key(left: Any, right: Any, merge_key: str) -> bool:
@@ -207,7 +185,7 @@ def _same_key(left: Any, right: Any, merge_key: str) -> bool:
 def _merge_list_field(current: list[Any], value: list[Any], sub: dict[str, Any] | None,
                       strategy: str, merge_key: str, deleting: bool) -> list[Any]:
     if strategy != "merge" and not deleting:
-        return clean(value)
+        return directives.clean(value)
     return _merge_list(current, value, patchmeta.items_schema(sub), merge_key, deleting)
 
 
@@ -248,10 +226,10 @@ def _special_elements(original: list[Any], patch: list[Any],
     plain: list[Any] = []
     replace = False
     for item in patch:
-        if PATCH not in item:
+        if directives.PATCH not in item:
             plain.append(item)
             continue
-        directive = item[PATCH]
+        directive = item[directives.PATCH]
         if directive == "delete":
             if merge_key not in item:
                 raise gotext.no_merge_key(item, merge_key)
@@ -266,7 +244,7 @@ def _special_elements(original: list[Any], patch: list[Any],
             raise patch_errors.Failed(
                 f"unknown patch type: {gotext.go_format(directive)} in map: {gotext.go_format(item)}")
     if replace:
-        return clean(plain), []
+        return directives.clean(plain), []
     return original, plain
 
 
@@ -283,7 +261,7 @@ def _merge_elements(original: list[Any], patch: list[Any], merge_key: str,
         index = where.get(ident)
         if index is None:
             where[ident] = len(out)
-            out.append(clean(item))
+            out.append(directives.clean(item))
         else:
             out[index] = _merge_map(out[index], item, item_schema)
     return out
@@ -322,33 +300,3 @@ def element_kind(*lists: list[Any]) -> type:
     if kind is None:
         raise patch_errors.Failed("no elements in any of the given slices")
     return kind
-
-
-# ---- values -------------------------------------------------------------------------------
-
-def clean(value: Any) -> Any:
-    """A patch value as it lands in the object: no null members, no directives.
-
-    Maps carrying `$patch` vanish (the value `_DROP` for a top-level one); other
-    directive keys are dropped. Returns `value` itself when nothing changes.
-    """
-    if isinstance(value, dict):
-        if PATCH in value:
-            return _DROP
-        out = None
-        for key, member in value.items():
-            new = _DROP if member is None or _is_directive_key(key) else clean(member)
-            if new is not member:
-                out = dict(value) if out is None else out
-                _put(out, key, new)
-        return value if out is None else out
-    if isinstance(value, list):
-        items = [clean(item) for item in value]
-        if all(a is b for a, b in zip(items, value)):
-            return value
-        return [item for item in items if item is not _DROP]
-    return value
-
-
-def _is_directive_key(key: str) -> bool:
-    return key == RETAIN_KEYS or key.startswith(_DIRECTIVE_PREFIXES)

@@ -144,7 +144,8 @@ CASES = [
     ("set-order-appends-new", containers([{"name": "c3", "image": "x"}], **{
         "$setElementOrder/containers": [{"name": "app"}, {"name": "side"}, {"name": "c3"}]}),
      ("spec", "containers", slice(None), "name"), ["app", "side", "c3"]),
-    ("set-order-reorders-only", {"spec": {"$setElementOrder/containers": [{"name": "side"}, {"name": "app"}]}},
+    ("set-order-reorders-only",
+     {"spec": {"$setElementOrder/containers": [{"name": "side"}, {"name": "app"}]}},
      ("spec", "containers"), [pod()["spec"]["containers"][1], pod()["spec"]["containers"][0]]),
     ("set-order-with-delete", app_container(env=[{"$patch": "delete", "name": "A"}],
                                             **{"$setElementOrder/env": [{"name": "B"}]}),
