@@ -1,0 +1,1 @@
+"""Container runtime of the node agent: a CRI-like interface and its OCI (runc) implementation."""

@@ -1,0 +1,50 @@
+"""Terminals: receive a container's pty master from runc over a --console-socket."""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import fcntl
+import os
+import socket
+import struct
+import termios
+
+
+class ConsoleSocket:
+    """A listening unix socket runc connects to, sending the pty master as SCM_RIGHTS."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(1)
+        self.sock.setblocking(False)
+
+    async def receive(self) -> int:
+        loop = asyncio.get_running_loop()
+        conn, _ = await loop.sock_accept(self.sock)
+        with conn:
+            conn.setblocking(True)
+            conn.settimeout(10)
+            _, fds, _, _ = await asyncio.to_thread(socket.recv_fds, conn, 4096, 1)
+        if not fds:
+            raise OSError("runc sent no terminal file descriptor")
+        return fds[0]
+
+    def close(self) -> None:
+        self.sock.close()
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+def resize(fd: int, width: int, height: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+
+
+def size(fd: int) -> tuple[int, int]:
+    buf = array.array("H", [0, 0, 0, 0])
+    fcntl.ioctl(fd, termios.TIOCGWINSZ, buf)
+    return buf[1], buf[0]

@@ -1,0 +1,82 @@
+"""Exit codes of detached containers.
+
+`runc create` forks the container's init and exits, so the init is orphaned. With
+PR_SET_CHILD_SUBREAPER set, orphans of our descendants are re-parented to this process
+instead of PID 1, so we can waitpid() them and keep their exit status. We wait for
+specific pids only (via pidfd), never waitpid(-1), so asyncio's own child watcher keeps
+working for the subprocesses it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import signal
+
+PR_SET_CHILD_SUBREAPER = 36
+PR_GET_CHILD_SUBREAPER = 37
+UNKNOWN_EXIT = 255  # the exit status is lost (not our child): what containerd reports
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def become_subreaper() -> None:
+    """Make orphaned descendants (container inits) our children; idempotent."""
+    if _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(err)}")
+
+
+def is_subreaper() -> bool:
+    value = ctypes.c_int(0)
+    _libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(value), 0, 0, 0)
+    return value.value != 0
+
+
+def exit_code(status: int) -> int:
+    """A wait status as a shell would show it: the code, or 128 + the signal number."""
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.waitstatus_to_exitcode(status)
+
+
+async def wait_exit(pid: int) -> int:
+    """Wait until process `pid` exits and reap it; return its exit code."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return _reap(pid)
+    loop = asyncio.get_running_loop()
+    exited = loop.create_future()
+    loop.add_reader(fd, _resolve, exited)
+    try:
+        await exited
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
+    return _reap(pid)
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+def _reap(pid: int) -> int:
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return UNKNOWN_EXIT
+    return exit_code(status)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+SIGNALS = {s.name.removeprefix("SIG"): s for s in signal.Signals}

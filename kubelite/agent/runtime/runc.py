@@ -1,0 +1,84 @@
+"""A thin async driver of the runc command line (create / start / state / kill / delete / exec)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from kubelite.agent.runtime import protocol
+
+
+@dataclass(frozen=True)
+class Runc:
+    binary: str = "runc"
+    root: str = "/run/kubelite/runc"  # runc's state directory, private to kubelite
+
+    def argv(self, *args: str) -> list[str]:
+        return [self.binary, "--root", self.root, *args]
+
+    async def _call(self, *args: str) -> bytes:
+        proc = await asyncio.create_subprocess_exec(
+            *self.argv(*args), stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        if proc.returncode != 0:
+            raise _failure(args[0], err.decode(errors="replace"))
+        return out
+
+    async def create(self, cid: str, bundle: str, *, stdio: tuple[int, int, int],
+                     console_socket: str = "") -> int:
+        """Create (not start) the container with the given stdio; return its init pid."""
+        pid_file = os.path.join(bundle, "init.pid")
+        log_file = os.path.join(bundle, "runc.log")
+        extra = ["--console-socket", console_socket] if console_socket else []
+        proc = await asyncio.create_subprocess_exec(
+            *[self.binary, "--root", self.root, "--log", log_file, "--log-format", "json",
+              "create", "--bundle", bundle, "--pid-file", pid_file, *extra, cid],
+            stdin=stdio[0], stdout=stdio[1], stderr=stdio[2])
+        if await proc.wait() != 0:
+            raise _failure("create", _last_error(log_file))
+        with open(pid_file, encoding="ascii") as f:  # noqa: ASYNC230 - a few bytes on local disk
+            return int(f.read().strip())
+
+    async def start(self, cid: str) -> None:
+        await self._call("start", cid)
+
+    async def state(self, cid: str) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(await self._call("state", cid))
+        return data
+
+    async def kill(self, cid: str, signal: str = "TERM", *, all_processes: bool = False) -> None:
+        await self._call("kill", *(["--all"] if all_processes else []), cid, signal)
+
+    async def delete(self, cid: str, *, force: bool = False) -> None:
+        try:
+            await self._call("delete", *(["--force"] if force else []), cid)
+        except protocol.NotFound:
+            pass
+
+
+def _failure(verb: str, message: str) -> protocol.RuntimeFailure:
+    text = message.strip()
+    if "does not exist" in text or "not found" in text.lower():
+        return protocol.NotFound(f"runc {verb}: {text}")
+    return protocol.RuntimeFailure(f"runc {verb}: {text}")
+
+
+def _last_error(log_file: str) -> str:
+    """The last error runc logged (its JSON log), else the log's last line."""
+    try:
+        with open(log_file, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return "failed (no log)"
+    for line in reversed(lines):
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if entry.get("level") in ("error", "fatal"):
+            return str(entry.get("msg", line))
+    return lines[-1] if lines else "failed"

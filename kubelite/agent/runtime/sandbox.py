@@ -1,0 +1,124 @@
+"""Pod sandboxes: a network namespace with loopback up, and a pause process owning the
+pod's IPC and UTS namespaces, which every container of the pod joins by path.
+
+The pause process is `unshare --ipc --uts` running `sleep infinity` after setting the pod's
+hostname: no image and no runc call, so a sandbox costs two short `ip` calls and a fork.
+Networking beyond loopback is left to the network hooks (setup/teardown callbacks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+
+from kubelite.agent.runtime import protocol
+
+log = logging.getLogger(__name__)
+NETNS_DIR = "/run/netns"
+NETNS_ETC = "/etc/netns"
+
+
+@dataclass
+class Sandbox:
+    id: str
+    config: protocol.PodSandboxConfig
+    dir: str
+    netns: str
+    created_at: float = field(default_factory=time.time)
+    state: str = protocol.SANDBOX_READY
+    pause: asyncio.subprocess.Process | None = None
+    ips: tuple[str, ...] = ()
+
+    @property
+    def netns_path(self) -> str:
+        return os.path.join(NETNS_DIR, self.netns)
+
+    def ns_path(self, kind: str) -> str:
+        assert self.pause is not None
+        return f"/proc/{self.pause.pid}/ns/{kind}"
+
+    def etc_files(self) -> dict[str, str]:
+        return {f"/etc/{n}": os.path.join(self.dir, n) for n in ("resolv.conf", "hosts", "hostname")}
+
+    def status(self) -> protocol.PodSandboxStatus:
+        return protocol.PodSandboxStatus(id=self.id, config=self.config, state=self.state,
+                                         created_at=self.created_at, netns_path=self.netns_path,
+                                         ips=self.ips)
+
+
+async def run(cmd: list[str]) -> str:
+    """Run a short host command; raise RuntimeFailure with its stderr when it fails."""
+    proc = await asyncio.create_subprocess_exec(*cmd, stdin=asyncio.subprocess.DEVNULL,
+                                                stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise protocol.RuntimeFailure(f"{' '.join(cmd)}: {err.decode(errors='replace').strip()}")
+    return out.decode()
+
+
+def hostname_of(config: protocol.PodSandboxConfig) -> str:
+    return (config.hostname or config.name)[:63]
+
+
+def write_files(sb: Sandbox) -> None:
+    """resolv.conf, hosts and hostname for the pod; resolv.conf also for `ip netns exec`."""
+    dns = sb.config.dns
+    lines = [f"nameserver {s}" for s in dns.servers]
+    if dns.searches:
+        lines.append("search " + " ".join(dns.searches))
+    if dns.options:
+        lines.append("options " + " ".join(dns.options))
+    resolv = "\n".join(lines) + "\n"
+    name = hostname_of(sb.config)
+    hosts = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+             + "".join(f"{ip}\t{name}\n" for ip in sb.ips))
+    os.makedirs(sb.dir, exist_ok=True)
+    os.makedirs(os.path.join(NETNS_ETC, sb.netns), exist_ok=True)
+    for path, text in ((os.path.join(sb.dir, "resolv.conf"), resolv),
+                       (os.path.join(NETNS_ETC, sb.netns, "resolv.conf"), resolv),
+                       (os.path.join(sb.dir, "hosts"), hosts),
+                       (os.path.join(sb.dir, "hostname"), name + "\n")):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+
+
+async def create(sb: Sandbox, setup: protocol.NetworkSetup | None) -> None:
+    """Network namespace, loopback, hooks, files, pause process. Undo with `destroy`."""
+    await run(["ip", "netns", "add", sb.netns])
+    await run(["ip", "-n", sb.netns, "link", "set", "lo", "up"])
+    if setup is not None:
+        sb.ips = tuple(await setup(sb.id, sb.netns_path, sb.config))
+    write_files(sb)
+    script = 'hostname "$0" && echo ready && exec sleep infinity'
+    sb.pause = await asyncio.create_subprocess_exec(
+        "unshare", "--ipc", "--uts", "--", "sh", "-c", script, hostname_of(sb.config),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, start_new_session=True)
+    assert sb.pause.stdout is not None and sb.pause.stderr is not None
+    ready = await sb.pause.stdout.readline()
+    if ready != b"ready\n":
+        err = await sb.pause.stderr.read()
+        raise protocol.RuntimeFailure(f"pause process of sandbox {sb.id} failed: {err.decode().strip()}")
+
+
+async def stop(sb: Sandbox, teardown: protocol.NetworkTeardown | None) -> None:
+    """Kill the pause process and tear the pod network down; idempotent."""
+    if sb.pause is not None and sb.pause.returncode is None:
+        sb.pause.kill()
+        await sb.pause.wait()
+    if teardown is not None and sb.state == protocol.SANDBOX_READY:
+        await teardown(sb.id, sb.netns_path, sb.config)
+    sb.state = protocol.SANDBOX_NOT_READY
+
+
+async def destroy(sb: Sandbox) -> None:
+    """Delete the network namespace and the sandbox's files; idempotent."""
+    if os.path.exists(sb.netns_path):
+        await run(["ip", "netns", "delete", sb.netns])
+    shutil.rmtree(os.path.join(NETNS_ETC, sb.netns), ignore_errors=True)
+    shutil.rmtree(sb.dir, ignore_errors=True)
