@@ -45,7 +45,7 @@ def open_layer(path: str) -> IO[bytes]:
     with open(path, "rb") as f:
         magic = f.read(4)
     if magic[:2] == b"\x1f\x8b":
-        return gzip.open(path, "rb")
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     if magic == b"\x28\xb5\x2f\xfd":
         raise LayerError("zstd-compressed layers are not supported")
     return open(path, "rb")

@@ -6,18 +6,22 @@ import array
 import asyncio
 import fcntl
 import os
+import shutil
 import socket
 import struct
+import tempfile
 import termios
 
 
 class ConsoleSocket:
     """A listening unix socket runc connects to, sending the pty master as SCM_RIGHTS."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
+    def __init__(self) -> None:
+        # unix socket paths are limited to 107 bytes: keep it short, outside the bundle
+        self.dir = tempfile.mkdtemp(prefix="kubelite-console-")
+        self.path = os.path.join(self.dir, "sock")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
+        self.sock.bind(self.path)
         self.sock.listen(1)
         self.sock.setblocking(False)
 
@@ -34,10 +38,7 @@ class ConsoleSocket:
 
     def close(self) -> None:
         self.sock.close()
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def resize(fd: int, width: int, height: int) -> None:

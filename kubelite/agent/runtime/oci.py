@@ -156,7 +156,7 @@ class OCIRuntime:
         c.copier = logs.Copier(writer, {"stdout": out_r, "stderr": err_r})
 
     async def _create_tty(self, c: container.Container, writer: logs.LogWriter) -> None:
-        sock = console.ConsoleSocket(os.path.join(c.bundle, "console.sock"))
+        sock = console.ConsoleSocket()
         receive = asyncio.create_task(sock.receive())
         null = os.open(os.devnull, os.O_RDWR)
         try:
