@@ -17,6 +17,7 @@ import yaml
 
 from kubelite import server as server_mod
 from kubelite.agent import hollow
+from kubelite.agent.images import cli as image_cli
 from kubelite.client import rest
 from kubelite.controllers import manager
 from kubelite.scheduler import scheduler
@@ -151,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_server_args(sub.add_parser("server", help="run the control plane (and a local node)"))
     _add_component_parsers(sub)
+    image_cli.add_parser(sub, os.environ.get("KUBELITE_DATA_DIR") or default_data_dir())
     kc = sub.add_parser("kubectl", help="run kubectl against this cluster", add_help=False)
     kc.add_argument("--data-dir", default=os.environ.get("KUBELITE_DATA_DIR") or default_data_dir())
     if argv and argv[0] == "kubectl":
@@ -161,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "server":
         return cmd_server(args)
+    if args.command == "image":
+        return image_cli.run(args)
     commands = {"scheduler": cmd_scheduler, "controller-manager": cmd_controller_manager,
                 "sim": cmd_sim}
     if args.command in commands:
