@@ -99,7 +99,8 @@ def track_fields(rt: registry.ResourceType, old: Obj | None, new: Obj, manager: 
     """Record which fields `manager` set in metadata.managedFields."""
     return apply.track_update(old, new, manager=manager, operation="Update",
                               api_version=rt.api_version, now=strategy.now_rfc3339(),
-                              subresource=subresource, schema=schema_of(rt))
+                              subresource=subresource, schema=schema_of(rt),
+                              has_status_subresource=strategy.has_status(rt))
 
 
 def warning_headers(warnings: list[str]) -> dict[str, str] | None:

@@ -32,6 +32,13 @@ def now_rfc3339() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def drop_empty_metadata(meta: Obj) -> None:
+    """Upstream's ObjectMeta omits empty maps and lists (omitempty): so do we."""
+    for f in ("labels", "annotations", "finalizers", "ownerReferences", "managedFields"):
+        if f in meta and not meta[f]:
+            del meta[f]
+
+
 def tracks_generation(rt: registry.ResourceType) -> bool:
     return (rt.group in _GENERATION_GROUPS or (rt.group, rt.kind) in _GENERATION_KINDS
             or rt.crd is not None)
@@ -64,6 +71,7 @@ def prepare_create(rt: registry.ResourceType, obj: Obj, namespace: str) -> None:
         meta["name"] = generate_name(meta["generateName"])
     for f in _SERVER_FIELDS + ("resourceVersion",):
         meta.pop(f, None)
+    drop_empty_metadata(meta)
     meta["uid"] = str(uuid.uuid4())
     meta["creationTimestamp"] = now_rfc3339()
     if tracks_generation(rt):
@@ -95,6 +103,7 @@ def prepare_update(rt: registry.ResourceType, new: Obj, old: Obj, subresource: s
     if rt.group == "" and rt.kind == "Secret":
         fold_string_data(new)
     meta = new.setdefault("metadata", {})
+    drop_empty_metadata(meta)
     old_meta = old["metadata"]
     for f in _SERVER_FIELDS:
         if f in old_meta:

@@ -71,14 +71,16 @@ def test_custom_resource_is_served_validated_and_printed(cluster: Cluster, ns: s
 
 def test_get_watch_prints_changes(cluster: Cluster, ns: str) -> None:
     cluster.kubectl("create", "configmap", "seen", "-n", ns)
+    cluster.kubectl("wait", "--for=jsonpath={.metadata.name}=kube-root-ca.crt",
+                    "configmap/kube-root-ca.crt", "-n", ns, "--timeout=30s")
     proc = subprocess.Popen([KUBECTL, "get", "cm", "-n", ns, "-w", "--output-watch-events"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=cluster.env())
     try:
         assert proc.stdout is not None
-        first = [proc.stdout.readline() for _ in range(2)]
-        assert first[0].split()[:2] == ["EVENT", "NAME"]
-        assert any("seen" in line and "ADDED" in line for line in first)
+        assert proc.stdout.readline().split()[:2] == ["EVENT", "NAME"]
+        initial = [proc.stdout.readline().split()[:2] for _ in range(2)]
+        assert ["ADDED", "seen"] in initial          # beside kube-root-ca.crt
         cluster.kubectl("label", "cm", "seen", "x=y", "-n", ns)
         line = proc.stdout.readline()
         assert line.split()[:2] == ["MODIFIED", "seen"]
@@ -87,7 +89,7 @@ def test_get_watch_prints_changes(cluster: Cluster, ns: str) -> None:
         assert line.split()[:2] == ["DELETED", "seen"]
     finally:
         proc.terminate()
-        proc.wait(10)
+        proc.communicate(timeout=10)
 
 
 def test_describe_shows_object_and_events(cluster: Cluster, ns: str) -> None:

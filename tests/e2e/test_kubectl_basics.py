@@ -75,7 +75,7 @@ def test_server_side_apply_and_conflict(cluster: Cluster, ns: str) -> None:
     cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: '1', b: '2'}\n"
     out = cluster.kubectl("apply", "--server-side", "-n", ns, "-f", "-", input=cm).stdout
     assert "serverside-applied" in out
-    got = cluster.kubectl_json("get", "configmap", "cfg", "-n", ns)
+    got = cluster.kubectl_json("get", "configmap", "cfg", "-n", ns, "--show-managed-fields")
     assert got["data"] == {"a": "1", "b": "2"}
     managers = {m["manager"] for m in got["metadata"]["managedFields"]}
     assert "kubectl" in managers

@@ -89,7 +89,8 @@ async def _server_side_apply(ctx: context.Context, rt: registry.ResourceType, in
         return apply.server_side_apply(
             copy.deepcopy(live) if live else None, applied, manager=opts.field_manager,
             force=opts.force, schema=schema, api_version=rt.api_version,
-            now=strategy.now_rfc3339(), subresource=info.subresource)
+            now=strategy.now_rfc3339(), subresource=info.subresource,
+            has_status_subresource=strategy.has_status(rt))
 
     if info.subresource == "" and await ctx.objects.get_entry(rt, info.namespace, info.name) is None:
         obj = run(None)

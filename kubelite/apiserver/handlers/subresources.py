@@ -159,6 +159,6 @@ async def finalize(ctx: context.Context, request: web.Request, rt: registry.Reso
         updated["spec"]["finalizers"] = (new.get("spec") or {}).get("finalizers") or []
         return updated
 
-    plain = RequestInfo(info.group, info.version, info.resource, "", info.name)
-    stored, _ = await write.update_object(ctx, rt, plain, mutate, opts)
+    target = RequestInfo(info.group, info.version, info.resource, "", info.name, "finalize")
+    stored, _ = await write.update_object(ctx, rt, target, mutate, opts)
     return read.respond_object(ctx, rt, stored, accept)
