@@ -32,7 +32,8 @@ _names = itertools.count()
 
 
 class FakeKubelet:
-    """Marks pods Running and Ready as soon as they appear (what a node would report)."""
+    """Marks pods Running and Ready as soon as they appear (what a node would report),
+    except pods whose image tag is `broken`: those never start."""
 
     def __init__(self, client: rest.Client, informers: factory.InformerFactory) -> None:
         self.client = client
@@ -44,8 +45,9 @@ class FakeKubelet:
     async def run(self) -> None:
         while True:
             pod = await self.pending.get()
-            if pod["metadata"].get("deletionTimestamp") or pod.get("status", {}).get(
-                    "phase") == "Running":
+            image = pod["spec"]["containers"][0]["image"]
+            if pod["metadata"].get("deletionTimestamp") or image.endswith(":broken") or \
+                    pod.get("status", {}).get("phase") == "Running":
                 continue
             stamp = events.now()
             status = {"phase": "Running", "startTime": stamp, "conditions": [
@@ -271,3 +273,21 @@ def test_recreate_and_history_limit(kube: cluster_mod.Cluster, ns: str) -> None:
     assert len(revisions) <= 2 and revisions[-1] == "3"
     assert json.loads(kube.kubectl("get", "deployment", "web", "-n", ns, "-o",
                                    "jsonpath={.status}").stdout)["updatedReplicas"] == 3
+
+
+def test_stuck_rollout_fails_rollout_status(kube: cluster_mod.Cluster, ns: str) -> None:
+    kube.kubectl("create", "deployment", "web", "--image=nginx", "--replicas=2", "-n", ns)
+    rollout_status(kube, ns)
+    kube.kubectl("patch", "deployment/web", "-n", ns, "-p",
+                 '{"spec":{"progressDeadlineSeconds":2}}')
+    kube.kubectl("set", "image", "deployment/web", "nginx=nginx:broken", "-n", ns)
+    res = kube.kubectl("rollout", "status", "deployment/web", "-n", ns, "--timeout=60s",
+                       check=False, timeout=90)
+    assert res.returncode == 1
+    assert 'deployment "web" exceeded its progress deadline' in res.stderr
+    d = kube.kubectl_json("get", "deployment", "web", "-n", ns)
+    progressing = next(c for c in d["status"]["conditions"] if c["type"] == "Progressing")
+    assert (progressing["status"], progressing["reason"]) == ("False", "ProgressDeadlineExceeded")
+    assert d["status"]["availableReplicas"] == 2            # the old pods kept serving
+    kube.kubectl("rollout", "undo", "deployment/web", "-n", ns)
+    rollout_status(kube, ns)
