@@ -77,6 +77,20 @@ class FakeClient(rest.Client):
     async def update_status(self, rt: Any, obj: Obj) -> Obj:
         return await self.update(rt, obj, "status")
 
+    async def patch(self, rt: Any, name: str, patch: Any, *, namespace: str = "",
+                    **_: Any) -> Obj:
+        """Only the ownerReferences patches of adopt/release (set, or `$patch: delete`)."""
+        self.calls.append(("patch", rt.plural, name))
+        obj = copy.deepcopy(await self.get(rt, name, namespace))
+        refs = patch["metadata"]["ownerReferences"]
+        if refs and refs[0].get("$patch") == "delete":
+            gone = {r["uid"] for r in refs}
+            refs = [r for r in obj["metadata"].get("ownerReferences") or []
+                    if r["uid"] not in gone]
+        obj["metadata"]["ownerReferences"] = refs
+        self.put(rt.plural, obj)
+        return copy.deepcopy(obj)
+
     async def delete(self, rt: Any, name: str, namespace: str = "", **_: Any) -> Obj:
         self.calls.append(("delete", rt.plural, name))
         obj = self.store.pop(self._key(rt, namespace, name), None)

@@ -227,3 +227,27 @@ async def test_hash_collision_bumps_collision_count(fc: fakes.FakeCluster) -> No
     await fc.sync()
     names = {rs["metadata"]["name"] for rs in fc.replicasets()}
     assert len(names) == 2 and f"web-{hashing.compute(d['spec']['template'], 1)}" in names
+
+
+async def test_orphan_replicaset_is_adopted_and_mismatch_released(fc: fakes.FakeCluster) -> None:
+    d = fakes.deployment(replicas=2)
+    h = hashing.compute(d["spec"]["template"])
+    template = copy.deepcopy(d["spec"]["template"])
+    template["metadata"]["labels"][hashing.LABEL] = h
+    await fc.create("replicasets", {"metadata": {
+        "name": "orphan", "namespace": "default", "labels": {"app": "web", hashing.LABEL: h}},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                 "template": template}})
+    await fc.create("deployments", d)
+    await fc.sync()
+    [rs] = fc.replicasets()
+    assert rs["metadata"]["name"] == "orphan"
+    assert rs["metadata"]["ownerReferences"][0]["uid"] == fc.deployment()["metadata"]["uid"]
+    assert rs["metadata"]["annotations"][REV] == "1"
+    rs = copy.deepcopy(rs)
+    rs["metadata"]["labels"] = {"app": "other"}
+    fc.client.put("replicasets", rs)
+    await fc.sync()
+    orphan = next(r for r in fc.replicasets() if r["metadata"]["name"] == "orphan")
+    assert orphan["metadata"]["ownerReferences"] == []
+    assert len(fc.replicasets()) == 2        # a new set replaces the released one

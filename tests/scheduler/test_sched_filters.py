@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import sched_builders as b
+from tests.scheduler import sched_builders as b
 
 from kubelite.scheduler import handle, nodeinfo, podinfo, protocol
 from kubelite.scheduler.plugins import (

@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-import sched_builders as b
+from tests.scheduler import sched_builders as b
 
 from kubelite.api import errors
 from kubelite.scheduler import fiterror, framework, protocol

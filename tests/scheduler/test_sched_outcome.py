@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import sched_builders as b
+from tests.scheduler import sched_builders as b
 
 from kubelite.scheduler import fiterror, outcome, protocol, queue
 

@@ -164,3 +164,18 @@ async def test_missing_image_and_bad_command(runtime: oci.OCIRuntime) -> None:
         await runtime.create_container(sid, ctr("bad", "/no/such/binary"))
     assert await runtime.list_containers(sid) == []
     assert os.listdir(os.path.join(runtime.opts.root, "containers")) == []
+
+
+async def test_whiteouts_hide_lower_layer_files(runtime: oci.OCIRuntime, image_store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from kubelite.agent.images import archive
+    from tests.agent.images import builder
+    base = builder.busybox_layer()
+    lower = builder.tar_bytes([("dir", "data", b""), ("file", "data/gone", "x"), ("file", "data/kept", "k"),
+                               ("dir", "opq", b""), ("file", "opq/old", "o")])
+    upper = builder.tar_bytes([("file", "data/.wh.gone", b""), ("dir", "opq", b""),
+                               ("file", "opq/.wh..wh..opq", b""), ("file", "opq/new", "n")])
+    builder.Image([base, lower, upper]).docker_save(str(tmp_path / "w.tar"), "kubelite/whiteout:1")
+    archive.import_archive(image_store, str(tmp_path / "w.tar"))
+    cfg = protocol.ContainerConfig(name="w", image="kubelite/whiteout:1", command=("ls", "/data", "/opq"))
+    _, out = await run_to_end(runtime, cfg)
+    assert out == b"/data:\nkept\n\n/opq:\nnew\n"

@@ -1,7 +1,7 @@
 """Apply against custom-resource schemas, no schema at all, and core/v1 kinds."""
 
 import pytest
-from apply_builders import T1, entries, fields, ssa, stored, update
+from tests.api.apply.apply_builders import T1, entries, fields, ssa, stored, update
 
 from kubelite.api import errors, schemas
 

@@ -3,7 +3,7 @@
 import copy
 
 import pytest
-from apply_builders import T0, T1, T2, containers, deployment, entries, fields, ssa, stored, update
+from tests.api.apply.apply_builders import T0, T1, T2, containers, deployment, entries, fields, ssa, stored, update
 
 from kubelite.api import errors
 
