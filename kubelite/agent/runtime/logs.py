@@ -44,6 +44,9 @@ class LogWriter:
         lines = buf.split(b"\n")
         self.partial[stream] = lines.pop()
         for line in lines:
+            while len(line) > MAX_LINE:
+                self._emit(stream, b"P", line[:MAX_LINE])
+                line = line[MAX_LINE:]
             self._emit(stream, b"F", line)
         while len(self.partial[stream]) >= MAX_LINE:
             chunk, self.partial[stream] = self.partial[stream][:MAX_LINE], self.partial[stream][MAX_LINE:]
@@ -65,7 +68,10 @@ class LogWriter:
     def rotate(self) -> None:
         self.file.close()
         suffix = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S.%f")
-        os.rename(self.path, f"{self.path}.{suffix}")
+        target = f"{self.path}.{suffix}"
+        while os.path.exists(target):  # two rotations within one microsecond
+            target += "0"
+        os.rename(self.path, target)
         old = rotated_files(self.path)
         for stale in old[: max(0, len(old) - (self.max_files - 1))]:
             os.unlink(stale)
