@@ -22,9 +22,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from kubelite.agent.images import archive, source, store  # noqa: E402
-from kubelite.agent.runtime import cgroups, oci, protocol, rootfs  # noqa: E402
-from tests.agent.images import builder  # noqa: E402
+from kubelite.agent.images import archive, source, store
+from kubelite.agent.runtime import cgroups, oci, protocol, rootfs
+from tests.agent.images import builder
 
 IMAGE = "docker.io/kubelite/bench:1"
 
