@@ -92,10 +92,11 @@ class Kubelet:
 
 
 def pod(name: str, node: str, tolerations: list[Obj], labels: Obj | None = None) -> str:
+    spec: Obj = {"tolerations": tolerations, "containers": [{"name": "c", "image": "pause"}]}
+    if node:
+        spec["nodeName"] = node
     return json.dumps({"apiVersion": "v1", "kind": "Pod",
-                       "metadata": {"name": name, "labels": labels or {}},
-                       "spec": {"nodeName": node, "tolerations": tolerations,
-                                "containers": [{"name": "c", "image": "pause"}]}})
+                       "metadata": {"name": name, "labels": labels or {}}, "spec": spec})
 
 
 def tolerate(seconds: int | None) -> list[Obj]:
@@ -304,3 +305,15 @@ def test_no_eviction_when_every_node_is_unhealthy(fast: Cluster) -> None:
             "get", "pod", "on-a", "-n", ns)["metadata"]
     finally:
         kubelet.stop()
+
+
+def test_pods_get_default_tolerations_of_the_eviction_timeout(fast: Cluster) -> None:
+    fast.kubectl("create", "-n", "default", "-f", "-", input=pod("plain", "", []))
+    fast.kubectl("create", "-n", "default", "-f", "-", input=pod("own", "", tolerate(60)[:1]))
+    plain = fast.kubectl_json("get", "pod", "plain", "-n", "default")["spec"]["tolerations"]
+    assert sorted((t["key"], t["effect"], t["tolerationSeconds"]) for t in plain) == [
+        ("node.kubernetes.io/not-ready", "NoExecute", TOLERATION_SECONDS),
+        (UNREACHABLE, "NoExecute", TOLERATION_SECONDS)]
+    own = fast.kubectl_json("get", "pod", "own", "-n", "default")["spec"]["tolerations"]
+    assert sorted((t["key"], t["tolerationSeconds"]) for t in own) == [
+        ("node.kubernetes.io/not-ready", TOLERATION_SECONDS), (UNREACHABLE, 60)]
