@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 
 from kubelite.agent import hollow
+from kubelite.apiserver import admission_tolerations
 from kubelite.apiserver import server as apiserver
 from kubelite.client import rest
 from kubelite.controllers import manager
@@ -35,6 +36,7 @@ class ServerConfig:
 
 async def run(config: ServerConfig) -> None:
     """Start everything, print how to connect, and serve until cancelled."""
+    admission_tolerations.configure(config.pod_eviction_timeout)
     api = apiserver.APIServer(config.apiserver_config())
     await api.start()
     kubeconfig = api.config.kubeconfig_path

@@ -11,12 +11,13 @@ import re
 from typing import Any, Awaitable, Callable
 
 from kubelite.api import apply, defaults, errors, registry, schemas, validation
-from kubelite.apiserver import context, params, strategy
+from kubelite.apiserver import admission_tolerations, context, params, strategy
 
 Obj = dict[str, Any]
 # Admission plugins: (ctx, rt, new, old) -> None; may mutate `new` or raise an APIError.
 Plugin = Callable[[context.Context, registry.ResourceType, Obj, Obj | None], Awaitable[None]]
-PLUGINS: list[Plugin] = []
+# The built-in admission plugins, in the order they run.
+PLUGINS: list[Plugin] = [admission_tolerations.default_tolerations]
 
 
 def check_type(rt: registry.ResourceType, obj: Obj) -> None:
