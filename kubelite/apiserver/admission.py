@@ -74,6 +74,7 @@ async def admit_create(ctx: context.Context, rt: registry.ResourceType, obj: Obj
     warnings = unknown_fields(rt, obj, opts.field_validation)
     strategy.prepare_create(rt, obj, namespace)
     defaults.apply_defaults(rt, obj)
+    _fill_structs(rt, obj)
     validation.validate(rt, obj)
     if rt.namespaced:
         await ctx.check_namespace(obj["metadata"]["namespace"], creating=True)
@@ -89,10 +90,22 @@ async def admit_update(ctx: context.Context, rt: registry.ResourceType, new: Obj
     warnings = unknown_fields(rt, new, opts.field_validation)
     new = strategy.prepare_update(rt, new, old, subresource)
     defaults.apply_defaults(rt, new)
+    _fill_structs(rt, new)
     validation.validate(rt, new, old)
     for plugin in PLUGINS:
         await plugin(ctx, rt, new, old)
     return new, warnings
+
+
+def _fill_structs(rt: registry.ResourceType, obj: Obj) -> None:
+    """Go serialises a struct-typed spec/status even when empty: built-in kinds that
+    declare them always carry them (a Node has "spec": {}, a Deployment "status": {})."""
+    if rt.crd is not None or not rt.schema_name:
+        return
+    props = schemas.definition(rt.schema_name).get("properties") or {}
+    for field in ("spec", "status"):
+        if field in props and field not in obj:
+            obj[field] = {}
 
 
 def track_fields(rt: registry.ResourceType, old: Obj | None, new: Obj, manager: str,
