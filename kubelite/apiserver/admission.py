@@ -11,13 +11,15 @@ import re
 from typing import Any, Awaitable, Callable
 
 from kubelite.api import apply, defaults, errors, registry, schemas, validation
-from kubelite.apiserver import admission_tolerations, context, params, strategy
+from kubelite.apiserver import admission_services, admission_tolerations, context, params
+from kubelite.apiserver import strategy
 
 Obj = dict[str, Any]
 # Admission plugins: (ctx, rt, new, old) -> None; may mutate `new` or raise an APIError.
 Plugin = Callable[[context.Context, registry.ResourceType, Obj, Obj | None], Awaitable[None]]
 # The built-in admission plugins, in the order they run.
-PLUGINS: list[Plugin] = [admission_tolerations.default_tolerations]
+PLUGINS: list[Plugin] = [admission_tolerations.default_tolerations,
+                         admission_services.allocate_service_ips]
 
 
 def check_type(rt: registry.ResourceType, obj: Obj) -> None:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from kubelite.api import errors, registry
-from kubelite.apiserver import app, auth, certs, context, conversion, crds, kubeconfig, objects
+from kubelite.apiserver import admission_services, app, auth, certs, context, conversion, crds
+from kubelite.apiserver import kubeconfig, kubernetes_service, objects
 from kubelite.apiserver import memory, params, selection
 from kubelite.apiserver import watchcache
 from kubelite.apiserver.handlers import write
@@ -29,6 +30,7 @@ class Config:
     port: int = 6443
     store: str = "sqlite"
     kubeconfig: str = ""          # "" = <data_dir>/kubeconfig.yaml
+    service_cidr: str = "10.43.0.0/16"
 
     @property
     def kubeconfig_path(self) -> str:
@@ -66,6 +68,7 @@ class APIServer:
         self.node_token = auth.load_or_create_token(os.path.join(cfg.data_dir, "token"))
         self.authenticator.add_token(self.node_token, auth.User("system:node-bootstrap",
                                                                 ("system:nodes",)))
+        admission_services.configure(cfg.service_cidr)
         self.store = open_store(cfg.store, cfg.data_dir)
         await self.store.start()
         cache = watchcache.Cache(self.store)
@@ -106,7 +109,7 @@ class APIServer:
         kubeconfig.write(self.config.kubeconfig_path, content)
 
     async def _bootstrap(self) -> None:
-        """Objects every cluster has: the system namespaces."""
+        """Objects every cluster has: the system namespaces, the `kubernetes` Service."""
         assert self.ctx is not None
         ns_rt = self.ctx.namespace_type()
         opts = params.WriteOptions(False, "kubelite", "Strict", False)
@@ -117,6 +120,8 @@ class APIServer:
                     await write.create_object(self.ctx, ns_rt, obj, "", opts)
                 except errors.AlreadyExists:
                     pass
+        host = "127.0.0.1" if self.config.bind in ("0.0.0.0", "", "::") else self.config.bind
+        await kubernetes_service.ensure(self.ctx, host, self.config.port)
 
     async def stop(self) -> None:
         if self._trim is not None:
