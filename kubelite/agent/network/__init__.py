@@ -1,0 +1,1 @@
+"""Node networking: pod network, service proxy, cluster DNS."""
