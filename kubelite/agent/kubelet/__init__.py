@@ -1,0 +1,1 @@
+"""The node agent's kubelet: node registration, pod workers, probes, volumes, pod status."""

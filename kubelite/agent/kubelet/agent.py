@@ -1,0 +1,100 @@
+"""The node agent: registers this machine as a Node and runs the pods bound to it.
+
+Data layout under `data_dir` (<server data dir>/agent): images/ (the image store),
+runtime/ (bundles, sandboxes), runc/ (runc state), pods/<uid>/ (volumes), logs/ (CRI
+container logs). Where containers cannot run (not root, runc missing) the node still
+registers, reports Ready=False naming what is missing, and runs no pods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from dataclasses import dataclass
+
+from kubelite.agent.images import registries, source, store
+from kubelite.agent.kubelet import backoff, node, objects, podworkers, pulling, sync
+from kubelite.agent.runtime import oci
+from kubelite.api import errors
+from kubelite.client import events, informer, rest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Options:
+    data_dir: str
+    node_name: str = ""
+    node_ip: str = "127.0.0.1"
+    max_pods: int = 0
+    registries_file: str = ""
+    runc_binary: str = "runc"
+    cgroup_parent: str = "kubelite"
+    pod_pids_limit: int = 0
+    lease_seconds: float = 10.0
+
+
+def default_node_name() -> str:
+    return socket.gethostname().lower().split(".")[0] or "localhost"
+
+
+class Agent:
+    def __init__(self, client: rest.Client, options: Options) -> None:
+        self.client = client
+        self.opts = options
+        self.name = options.node_name or default_node_name()
+        self.recorder = events.Recorder(client, "kubelet", self.name)
+        self.node = node.NodeManager(client, node.NodeConfig(
+            name=self.name, ip=options.node_ip, max_pods=options.max_pods,
+            runc_binary=options.runc_binary, lease_seconds=options.lease_seconds), self.recorder)
+        self.runtime: oci.OCIRuntime | None = None
+
+    def _path(self, *parts: str) -> str:
+        return os.path.join(self.opts.data_dir, *parts)
+
+    def _context(self) -> sync.Context:
+        images = store.Store(self._path("images"))
+        self.runtime = oci.OCIRuntime(source.StoreSource(images), oci.Options(
+            root=self._path("runtime"), runc_binary=self.opts.runc_binary,
+            runc_root=self._path("runc"), cgroup_parent=self.opts.cgroup_parent))
+        config = registries.load(self.opts.registries_file) if self.opts.registries_file else \
+            registries.Config()
+        back = backoff.BackOff()
+        return sync.Context(
+            client=self.client, runtime=self.runtime,
+            puller=pulling.Puller(images, config, back, self.recorder), recorder=self.recorder,
+            objects=objects.Objects(self.client), node_ip=self.opts.node_ip,
+            pods_dir=self._path("pods"), logs_dir=self._path("logs"), backoff=back,
+            pids_limit=self.opts.pod_pids_limit)
+
+    async def _register(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await self.node.register()
+                return
+            except errors.APIError as e:
+                log.warning("node registration failed node=%s error=%s", self.name, e)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def run(self) -> None:
+        """Run until cancelled; pods keep running if the agent is cancelled (like a kubelet)."""
+        os.makedirs(self.opts.data_dir, exist_ok=True)
+        await self._register()
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self.node.run(), name="node-status")
+                if self.node.problem:
+                    return
+                workers = podworkers.PodWorkers(self._context(), tg)
+                pods = informer.Informer(self.client, self.client.resource("v1", "Pod"),
+                                         field_selector=f"spec.nodeName={self.name}")
+                pods.add_handlers(workers.handlers())
+                tg.create_task(pods.run(), name="pod-informer")
+                log.info("node agent running node=%s", self.name)
+        finally:
+            if self.runtime is not None:
+                await self.runtime.close()
