@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import signal
+import ssl
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -18,6 +19,7 @@ import yaml
 from kubelite import server as server_mod
 from kubelite.agent import hollow
 from kubelite.agent.images import cli as image_cli
+from kubelite.agent.kubelet import agent as kubelet_agent
 from kubelite.client import rest
 from kubelite.controllers import manager
 from kubelite.scheduler import scheduler
@@ -67,6 +69,36 @@ def _add_component_parsers(sub: argparse._SubParsersAction) -> None:  # type: ig
     for p in (sched, cm, sim):
         p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG", ""), required=not
                        os.environ.get("KUBECONFIG"), help="kubeconfig of the API server")
+
+
+def _add_agent_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("agent", help="run a node agent (kubelet) joining an API server")
+    p.add_argument("--server", required=True, help="API server URL, e.g. https://127.0.0.1:6443")
+    p.add_argument("--token", required=True, help="node token (printed by kubelite server)")
+    p.add_argument("--ca-file", default="", help="CA certificate of the API server")
+    p.add_argument("--data-dir", default=os.environ.get("KUBELITE_DATA_DIR") or default_data_dir(),
+                   help="the agent keeps images, containers, volumes and logs in <data-dir>/agent")
+    p.add_argument("--node-name", default="", help="node name (default: the hostname)")
+    p.add_argument("--node-ip", default="127.0.0.1", help="the node's InternalIP")
+    p.add_argument("--max-pods", type=int, default=0, help="pods capacity (default min(110, 10 x cores))")
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    tls: ssl.SSLContext | bool = True
+    if args.ca_file:
+        tls = ssl.create_default_context(cafile=args.ca_file)
+    data_dir = os.path.abspath(args.data_dir)
+    opts = kubelet_agent.Options(data_dir=os.path.join(data_dir, "agent"), node_name=args.node_name,
+                                 node_ip=args.node_ip, max_pods=args.max_pods,
+                                 registries_file=os.path.join(data_dir, "registries.yaml"))
+
+    async def main() -> None:
+        client = rest.Client(args.server, ssl_context=tls, token=args.token, user_agent="kubelite-agent")
+        try:
+            await kubelet_agent.Agent(client, opts).run()
+        finally:
+            await client.close()
+    return _run(main)
 
 
 def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> int:
@@ -152,6 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_server_args(sub.add_parser("server", help="run the control plane (and a local node)"))
     _add_component_parsers(sub)
+    _add_agent_parser(sub)
     image_cli.add_parser(sub, os.environ.get("KUBELITE_DATA_DIR") or default_data_dir())
     kc = sub.add_parser("kubectl", help="run kubectl against this cluster", add_help=False)
     kc.add_argument("--data-dir", default=os.environ.get("KUBELITE_DATA_DIR") or default_data_dir())
@@ -166,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "image":
         return image_cli.run(args)
     commands = {"scheduler": cmd_scheduler, "controller-manager": cmd_controller_manager,
-                "sim": cmd_sim}
+                "sim": cmd_sim, "agent": cmd_agent}
     if args.command in commands:
         return commands[args.command](args)
     parser.error(f"unknown command {args.command}")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass, field
 
 from kubelite.agent import hollow
+from kubelite.agent.kubelet import agent as kubelet_agent
 from kubelite.apiserver import admission_tolerations
 from kubelite.apiserver import server as apiserver
 from kubelite.client import rest
@@ -55,6 +57,8 @@ async def run(config: ServerConfig) -> None:
                     pod_eviction_timeout=config.pod_eviction_timeout)), name="controllers")
             if "scheduler" not in config.disable:
                 tg.create_task(_run_scheduler(kubeconfig), name="scheduler")
+            if "agent" not in config.disable:
+                tg.create_task(_run_agent(kubeconfig, config.data_dir), name="agent")
             if config.sim_nodes:
                 tg.create_task(hollow.HollowNodes(client, hollow.Options(
                     count=config.sim_nodes, lease_seconds=config.sim_lease_seconds)).run(),
@@ -70,5 +74,16 @@ async def _run_scheduler(kubeconfig: str) -> None:
     client = rest.Client.from_kubeconfig(kubeconfig, user_agent="kubelite-scheduler")
     try:
         await scheduler.run(client)
+    finally:
+        await client.close()
+
+
+async def _run_agent(kubeconfig: str, data_dir: str) -> None:
+    """The bundled node agent for this machine, with its own connections."""
+    client = rest.Client.from_kubeconfig(kubeconfig, user_agent="kubelite-agent")
+    try:
+        await kubelet_agent.Agent(client, kubelet_agent.Options(
+            data_dir=os.path.join(data_dir, "agent"),
+            registries_file=os.path.join(data_dir, "registries.yaml"))).run()
     finally:
         await client.close()
