@@ -8,6 +8,8 @@ from __future__ import annotations
 import collections
 import itertools
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -182,3 +184,29 @@ def test_pod_avoids_tainted_nodes(cluster: cluster_mod.Cluster, ns: str) -> None
     finally:
         for node in tainted:
             cluster.kubectl("taint", "node", node, f"avoid-{ns}-")
+
+
+def test_standalone_components_run_a_replicaset(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`kubelite controller-manager`, `kubelite scheduler` and `kubelite sim` beside a bare
+    API server do what the bundled parts do."""
+    base = tmp_path_factory.mktemp("kubelite-parts")
+    c = cluster_mod.start(str(base / "data"), str(base / "home"), "--disable",
+                          "agent,scheduler,controllers")
+    parts = []
+    try:
+        for args in (("controller-manager",), ("scheduler",), ("sim", "--nodes", "2",
+                                                               "--prefix", "part")):
+            with open(base / f"{args[0]}.log", "wb") as log:
+                parts.append(subprocess.Popen(
+                    [sys.executable, "-m", "kubelite.cli", *args, "--kubeconfig", c.kubeconfig],
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+        c.kubectl("wait", "--for=create", "serviceaccount/default", "--timeout=30s")
+        c.kubectl("apply", "-f", "-", input=replicaset_yaml("parts", 4))
+        c.kubectl("wait", "--for=jsonpath={.status.readyReplicas}=4", "rs/parts",
+                  "--timeout=60s")
+        assert set(node_column(c, "default", "app=parts")) == {"part-0", "part-1"}
+    finally:
+        for p in parts:
+            p.terminate()
+            p.wait(15)
+        c.stop()
