@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from kubelite.client import factory, rest
 from kubelite.controllers import (
     controller,
+    endpoints,
+    endpointslice,
     namespace,
     nodelifecycle,
     replicaset,
@@ -40,6 +42,8 @@ def _builders(opts: Options) -> list[Callable[[rest.Client, factory.InformerFact
         lambda c, f: nodelifecycle.NodeLifecycleController(c, f, config=nodelifecycle.Config(
             node_monitor_grace=opts.node_monitor_grace)),
         tainteviction.TaintEvictionController,
+        endpoints.EndpointsController,
+        endpointslice.EndpointSliceController,
     ]
     try:
         from kubelite.controllers import deployment
