@@ -3,8 +3,9 @@
 Allocation state is derived from the stored Services in the watch cache, not kept in a
 separate bitmap object. Two creates racing for the same address are kept apart by one
 lock per server and in-memory reservations: a value handed out stays reserved until the
-watch cache shows its Service holding it (the write landed) or RESERVATION_SECONDS pass
-(the write failed), whichever comes first. Deleting a Service frees its values at once.
+watch cache sees any change of its Service (the write landed, and the stored object now
+says what is held) or RESERVATION_SECONDS pass (the write failed). Deleting a Service
+frees its values at once.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import random
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from kubelite.api import errors, registry
 from kubelite.api.validation import field as vfield
@@ -24,6 +25,7 @@ from kubelite.apiserver import context, watchcache
 Obj = dict[str, Any]
 RESERVATION_SECONDS = 30.0
 KUBERNETES_SERVICE = ("default", "kubernetes")
+V = TypeVar("V", str, int)
 
 
 @dataclass(frozen=True)
@@ -62,15 +64,28 @@ class Used:
 
 
 @dataclass
+class Reservation:
+    """Values handed to one write of `owner` (namespace/name) that has not landed yet; the
+    watcher sees the owner's next change in the cache."""
+
+    owner: str
+    deadline: float
+    watcher: watchcache.Watcher
+
+    def settled(self, now: float) -> bool:
+        return self.deadline < now or not self.watcher.queue.empty()
+
+
+@dataclass
 class Allocator:
-    """Per-server lock and reservations: value -> (owner namespace/name, deadline)."""
+    """Per-server lock and reservations by value."""
 
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    ips: dict[str, tuple[str, float]] = field(default_factory=dict)
-    ports: dict[int, tuple[str, float]] = field(default_factory=dict)
+    ips: dict[str, Reservation] = field(default_factory=dict)
+    ports: dict[int, Reservation] = field(default_factory=dict)
 
 
-_allocators: "weakref.WeakKeyDictionary[watchcache.Cache, Allocator]" = \
+_allocators: weakref.WeakKeyDictionary[watchcache.Cache, Allocator] = \
     weakref.WeakKeyDictionary()
 
 
@@ -110,26 +125,42 @@ def _stored(ctx: context.Context) -> dict[str, Obj]:
 
 def _used_by_others(ctx: context.Context, alloc: Allocator, owner: str) -> Used:
     """Values held by every other stored Service or reserved by another writer; drops
-    reservations that landed or expired."""
-    stored = _stored(ctx)
-    holdings = {key: held(svc) for key, svc in stored.items()}
+    reservations whose write settled."""
     used = Used()
-    for key, (ips, ports) in holdings.items():
+    for key, svc in _stored(ctx).items():
         if key != owner:
+            ips, ports = held(svc)
             used.ips |= ips
             used.ports |= ports
     now = time.monotonic()
-    for ip, (who, deadline) in list(alloc.ips.items()):
-        if deadline < now or ip in holdings.get(who, (set(), set()))[0]:
-            del alloc.ips[ip]
-        elif who != owner:
-            used.ips.add(ip)
-    for port, (who, deadline) in list(alloc.ports.items()):
-        if deadline < now or port in holdings.get(who, (set(), set()))[1]:
-            del alloc.ports[port]
-        elif who != owner:
-            used.ports.add(port)
+    _prune(alloc.ips, used.ips, owner, now)
+    _prune(alloc.ports, used.ports, owner, now)
     return used
+
+
+def _prune(table: dict[V, Reservation], into: set[V], owner: str, now: float) -> None:
+    for value, res in list(table.items()):
+        if res.settled(now):
+            res.watcher.stop()
+            del table[value]
+        elif res.owner != owner:
+            into.add(value)
+
+
+def _reserve(ctx: context.Context, alloc: Allocator, owner: str, ip: str | None,
+             ports: list[int]) -> None:
+    if ip is None and not ports:
+        return
+    rt = ctx.registry.lookup("", "v1", "services")
+    assert rt is not None
+    namespace, _, name = owner.partition("/")
+    key = rt.key(namespace, name)
+    watcher = ctx.cache.watch(rt.key_prefix(), lambda e: e.key == key, ctx.cache.revision)
+    res = Reservation(owner, time.monotonic() + RESERVATION_SECONDS, watcher)
+    if ip is not None:
+        alloc.ips[ip] = res
+    for port in ports:
+        alloc.ports[port] = res
 
 
 def _invalid(svc: Obj, causes: list[errors.Cause]) -> errors.Invalid:
@@ -262,8 +293,4 @@ async def allocate_service_ips(ctx: context.Context, rt: registry.ResourceType, 
         used = _used_by_others(ctx, alloc, owner)
         ip = assign_cluster_ip(new, old, used, owner)
         ports = assign_node_ports(new, old, used)
-        deadline = time.monotonic() + RESERVATION_SECONDS
-        if ip is not None:
-            alloc.ips[ip] = (owner, deadline)
-        for port in ports:
-            alloc.ports[port] = (owner, deadline)
+        _reserve(ctx, alloc, owner, ip, ports)
