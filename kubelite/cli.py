@@ -20,6 +20,7 @@ from kubelite import server as server_mod
 from kubelite.agent import hollow
 from kubelite.agent.images import cli as image_cli
 from kubelite.agent.kubelet import agent as kubelet_agent
+from kubelite.agent.network.dns import clusterdns
 from kubelite.client import rest
 from kubelite.controllers import manager
 from kubelite.scheduler import scheduler
@@ -69,6 +70,26 @@ def _add_component_parsers(sub: argparse._SubParsersAction) -> None:  # type: ig
     for p in (sched, cm, sim):
         p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG", ""), required=not
                        os.environ.get("KUBECONFIG"), help="kubeconfig of the API server")
+
+
+def _add_dns_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("dns", help="run the cluster DNS server against an API server")
+    p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG", ""), required=not
+                   os.environ.get("KUBECONFIG"), help="kubeconfig of the API server")
+    p.add_argument("--listen", action="append", default=[],
+                   help="HOST:PORT to answer on over UDP and TCP, repeatable (default 127.0.0.1:53)")
+    p.add_argument("--domain", default="cluster.local", help="the cluster domain")
+    p.add_argument("--upstream", action="append", default=[],
+                   help='resolver HOST[:PORT] for other names, repeatable; default the host\'s '
+                   '(/etc/resolv.conf); "none" answers other names REFUSED')
+
+
+def cmd_dns(args: argparse.Namespace) -> int:
+    listen = [clusterdns.parse_address(a) for a in args.listen or ["127.0.0.1:53"]]
+    upstreams = args.upstream or clusterdns.host_upstreams()
+    upstreams = [] if upstreams == ["none"] else upstreams
+    return _with_client(args.kubeconfig, "kubelite-dns", lambda client: clusterdns.ClusterDNS(
+        client, listen=listen, domain=args.domain, upstreams=upstreams).run())
 
 
 def _add_agent_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -185,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_server_args(sub.add_parser("server", help="run the control plane (and a local node)"))
     _add_component_parsers(sub)
     _add_agent_parser(sub)
+    _add_dns_parser(sub)
     image_cli.add_parser(sub, os.environ.get("KUBELITE_DATA_DIR") or default_data_dir())
     kc = sub.add_parser("kubectl", help="run kubectl against this cluster", add_help=False)
     kc.add_argument("--data-dir", default=os.environ.get("KUBELITE_DATA_DIR") or default_data_dir())
@@ -199,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "image":
         return image_cli.run(args)
     commands = {"scheduler": cmd_scheduler, "controller-manager": cmd_controller_manager,
-                "sim": cmd_sim, "agent": cmd_agent}
+                "sim": cmd_sim, "agent": cmd_agent, "dns": cmd_dns}
     if args.command in commands:
         return commands[args.command](args)
     parser.error(f"unknown command {args.command}")
