@@ -17,6 +17,21 @@ log = logging.getLogger(__name__)
 INTERVAL = 10.0
 
 
+_M_MMAP_THRESHOLD = -3
+
+
+def pin_mmap_threshold(size: int = 256 * 1024) -> None:
+    """Serve big blocks (LIST bodies, TLS buffers) from mmap so freeing them returns the
+    memory at once; glibc otherwise raises the threshold after the first big free and
+    later big blocks land on the heap, where they fragment it."""
+    name = ctypes.util.find_library("c")
+    if name:
+        try:
+            ctypes.CDLL(name).mallopt(_M_MMAP_THRESHOLD, size)
+        except (OSError, AttributeError):
+            pass
+
+
 def _libc_trim() -> ctypes._NamedFuncPointer | None:  # type: ignore[name-defined]
     name = ctypes.util.find_library("c")
     if not name:

@@ -88,6 +88,7 @@ class APIServer:
                            backlog=1024, reuse_address=True)
         await site.start()
         self._write_kubeconfig()
+        memory.pin_mmap_threshold()
         self._trim = asyncio.create_task(memory.trim_forever(), name="malloc-trim")
         log.info("api server listening url=%s data_dir=%s", cfg.url, cfg.data_dir)
 

@@ -21,7 +21,8 @@ class InformerFactory:
         inf = self._informers.get(key)
         if inf is None:
             inf = self._informers[key] = informer.Informer(
-                self.client, rt, indexers={"namespace": informer.by_namespace})
+                self.client, rt, indexers={"namespace": informer.by_namespace},
+                transform=informer.strip_managed_fields)
         for name, fn in indexers.items():
             if name not in inf.indexers:
                 inf.add_indexer(name, fn)

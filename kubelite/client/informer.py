@@ -23,6 +23,15 @@ Obj = dict[str, Any]
 IndexFn = Callable[[Obj], list[str]]
 
 
+def strip_managed_fields(obj: Obj) -> Obj:
+    """Informer caches need no managedFields (often half an object's size), as upstream's
+    controller-manager and scheduler strip them too."""
+    meta = obj.get("metadata")
+    if meta and "managedFields" in meta:
+        del meta["managedFields"]
+    return obj
+
+
 def key_of(obj: Obj) -> str:
     """`namespace/name`, or `name` for cluster-scoped objects (client-go's MetaNamespaceKey)."""
     meta = obj["metadata"]

@@ -135,7 +135,7 @@ async def _page_from_store(ctx: context.Context, rt: registry.ResourceType, name
 
 async def list_(ctx: context.Context, request: web.Request, rt: registry.ResourceType,
                 info: RequestInfo, accept: negotiation.Accept,
-                opts: params.ListOptions) -> web.Response:
+                opts: params.ListOptions) -> web.StreamResponse:
     entries, revision, token, remaining = await list_entries(ctx, rt, info.namespace, opts)
     meta: Obj = {"resourceVersion": str(revision)}
     if token:
@@ -158,6 +158,35 @@ async def list_(ctx: context.Context, request: web.Request, rt: registry.Resourc
         list_head["items"] = [present(rt, e.decode()) for e in entries]
         return negotiation.encode_response(list_head, accept)
     # Fast path: stored bytes are already the served JSON; splice them into the list.
-    head = orjson.dumps(list_head)[:-1]
-    body = b"".join((head, b',"items":[', b",".join(e.raw for e in entries), b"]}"))
-    return negotiation.raw_json_response(body)
+    head = orjson.dumps(list_head)[:-1] + b',"items":['
+    if len(entries) <= STREAM_ITEMS:
+        body = b"".join((head, b",".join(e.raw for e in entries), b"]}"))
+        return negotiation.raw_json_response(body)
+    return await _stream_list(request, head, entries)
+
+
+STREAM_ITEMS = 500          # larger lists are written in pieces
+_PIECE = 256 * 1024
+
+
+async def _stream_list(request: web.Request, head: bytes,
+                       entries: list[watchcache.Entry]) -> web.StreamResponse:
+    """Write a big list in pieces, waiting for each to drain, so neither the process nor
+    the connection's TLS buffers ever hold the whole body."""
+    response = web.StreamResponse(headers={"Content-Type": negotiation.JSON})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    piece: list[bytes] = [head]
+    size = len(head)
+    for i, entry in enumerate(entries):
+        if i:
+            piece.append(b",")
+        piece.append(entry.raw)
+        size += len(entry.raw) + 1
+        if size >= _PIECE:
+            await response.write(b"".join(piece))
+            piece, size = [], 0
+    piece.append(b"]}")
+    await response.write(b"".join(piece))
+    await response.write_eof()
+    return response
