@@ -235,7 +235,8 @@ async def scheduling_basic(w: Basic) -> dict[str, float]:
     target = f"   target >= {w.target:.0f} (ratio {avg / w.target:.2f}x)" if w.target else ""
     print(f"  throughput average {avg:6.0f} pods/s   per-second samples p50 {result['p50']:.0f}"
           f"  p90 {result['p90']:.0f}  p99 {result['p99']:.0f}{target}")
-    print(f"  (measured pods were created at {result['create_rate']:.0f} pods/s)")
+    print(f"  (measured pods were created at {result['create_rate']:.0f} pods/s; the watch "
+          f"fell behind and relisted {watch.relists} times)")
     return result
 
 
