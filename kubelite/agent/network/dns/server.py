@@ -10,6 +10,7 @@ nothing ever leaves the machine unless asked to.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import struct
 import typing
@@ -52,6 +53,16 @@ class Resolver:
 
     async def resolve(self, data: bytes, *, tcp: bool) -> bytes | None:
         """The reply to one query packet, or None if it is not worth answering."""
+        reply = self.answer(data, tcp=tcp)
+        if isinstance(reply, dnslib.DNSRecord):
+            return await self.forward(reply, data, tcp=tcp)
+        return reply
+
+    def answer(self, data: bytes, *, tcp: bool) -> bytes | dnslib.DNSRecord | None:
+        """The reply if it needs no I/O, else the parsed request to forward (None: drop it).
+
+        Split from `resolve` so the UDP server answers cluster names without a task each.
+        """
         hit = None if tcp else self.cached(data)
         if hit is not None:
             return hit
@@ -63,14 +74,18 @@ class Resolver:
             return _error(request, dnslib.RCODE.FORMERR).pack()
         q = request.q
         answer = self.zone.lookup(str(q.qname), dnslib.QTYPE.get(q.qtype, str(q.qtype)))
-        if not answer.in_zone:
-            return await self._forward(request, data, tcp)
-        reply = _pack(request, answer, tcp)
-        if not tcp and len(self._cache) < CACHE_MAX:
-            self._cache[data[2:]] = reply[2:]
+        if not answer.in_zone and self.config.upstreams:
+            return request
+        reply = bytes(_pack(request, answer, tcp) if answer.in_zone else
+                      _error(request, dnslib.RCODE.REFUSED).pack())
+        if not tcp:
+            if len(self._cache) >= CACHE_MAX:
+                self._cache.clear()  # crude but O(1) amortised: a flood of unique names can't pin it
+            self._cache[bytes(data[2:])] = reply[2:]
         return reply
 
-    async def _forward(self, request: dnslib.DNSRecord, data: bytes, tcp: bool) -> bytes:
+    async def forward(self, request: dnslib.DNSRecord, data: bytes, *, tcp: bool) -> bytes:
+        """The upstreams' reply to a query outside the zone (REFUSED when there are none)."""
         if not self.config.upstreams:
             return _error(request, dnslib.RCODE.REFUSED).pack()
         for host, port in self.config.upstreams:
@@ -114,8 +129,15 @@ def _pack(request: dnslib.DNSRecord, answer: answers.Answer, tcp: bool) -> bytes
 
 
 def _rr(rec: answers.Record, rname: Any = None) -> dnslib.RR:
-    return dnslib.RR(rname or rec.name, getattr(dnslib.QTYPE, rec.rtype), ttl=rec.ttl,
-                     rdata=_rdata(rec))
+    """The record in dnslib's form; under the asker's spelling of the name when given."""
+    rr = _cached_rr(rec)
+    return rr if rname is None else dnslib.RR(rname, rr.rtype, ttl=rr.ttl, rdata=rr.rdata)
+
+
+@functools.lru_cache(maxsize=65536)
+def _cached_rr(rec: answers.Record) -> dnslib.RR:
+    # Records are immutable values and packing never mutates an RR: build each one once.
+    return dnslib.RR(rec.name, getattr(dnslib.QTYPE, rec.rtype), ttl=rec.ttl, rdata=_rdata(rec))
 
 
 def _rdata(rec: answers.Record) -> Any:
@@ -123,8 +145,14 @@ def _rdata(rec: answers.Record) -> Any:
         priority, weight, port, target = rec.data
         return dnslib.SRV(priority, weight, port, target)
     if rec.rtype == "SOA":
+        # Packed once without name compression (valid anywhere in a message), as it rides
+        # on every negative answer.
         mname, rname, times = rec.data
-        return dnslib.SOA(mname, rname, times)
+        buf = dnslib.DNSBuffer()
+        buf.encode_name_nocompress(mname)
+        buf.encode_name_nocompress(rname)
+        buf.pack("!IIIII", *times)
+        return dnslib.RD(bytes(buf.data))
     rdata_class = {"A": dnslib.A, "AAAA": dnslib.AAAA, "CNAME": dnslib.CNAME, "NS": dnslib.NS,
                    "PTR": dnslib.PTR, "TXT": dnslib.TXT}[rec.rtype]
     return rdata_class(rec.data)
@@ -141,17 +169,17 @@ class _UDP(asyncio.DatagramProtocol):
         self.transport = typing.cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        hit = self.resolver.cached(data)
-        if hit is not None and self.transport is not None:
-            self.transport.sendto(hit, addr)  # the fast path: no task, no parse
-            return
-        task = asyncio.create_task(self._answer(data, addr))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        reply = self.resolver.answer(data, tcp=False)
+        if isinstance(reply, dnslib.DNSRecord):
+            task = asyncio.create_task(self._forward(reply, data, addr))  # forwarding waits on I/O
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        elif reply is not None and self.transport is not None:
+            self.transport.sendto(reply, addr)
 
-    async def _answer(self, data: bytes, addr: tuple[str, int]) -> None:
-        reply = await self.resolver.resolve(data, tcp=False)
-        if reply is not None and self.transport is not None:
+    async def _forward(self, request: dnslib.DNSRecord, data: bytes, addr: tuple[str, int]) -> None:
+        reply = await self.resolver.forward(request, data, tcp=False)
+        if self.transport is not None:
             self.transport.sendto(reply, addr)
 
 
