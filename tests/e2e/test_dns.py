@@ -110,6 +110,8 @@ def test_cluster_ip_service_lifecycle(cluster: cluster_mod.Cluster, ns: str, dns
     assert data(reply) == [ip] and reply.rr[0].ttl == 5
     srv = ask(dns, f"_80-8080._tcp.{name}", "SRV")
     assert data(srv) == [f"0 100 80 {name}."]
+    ptr = ask(dns, ".".join(reversed(ip.split("."))) + ".in-addr.arpa", "PTR")
+    assert data(ptr) == [f"{name}."]
     cluster.kubectl("delete", "service", "web", "-n", ns)
     wait_answer(dns, name, "A", is_nxdomain)
 

@@ -5,6 +5,7 @@ DNS specification (and CoreDNS's kubernetes plugin where the specification is si
     <host>.<svc>.<ns>.svc.<zone>               A/AAAA of a headless service's endpoint
     _<port>._<proto>.<svc>.<ns>.svc.<zone>     SRV per named port (per endpoint if headless)
     <a-b-c-d>.<ns>.pod.<zone>                  A of the dashed address ("pods insecure")
+    <d>.<c>.<b>.<a>.in-addr.arpa (and ip6.arpa)  PTR of service and headless endpoint addresses
     dns-version.<zone>                         TXT schema version
     <zone>                                     SOA, NS
 
@@ -54,7 +55,7 @@ def lookup(zone: records.Zone, qname: str, qtype: str) -> Answer:
         return _apex(zone, qtype)
     suffix = "." + zone.domain
     if not name.endswith(suffix):
-        return Answer(REFUSED)
+        return _ptr(zone, name, qtype)
     labels = name[: -len(suffix)].split(".")
     if labels[-1] == "svc":
         return _svc(zone, labels[:-1], qtype)
@@ -64,6 +65,16 @@ def lookup(zone: records.Zone, qname: str, qtype: str) -> Answer:
         rec = Record(name, "TXT", zone.ttl, SCHEMA_VERSION)
         return _records(zone, [rec] if qtype == "TXT" else [], exists=True)
     return _negative(zone, NXDOMAIN)
+
+
+def _ptr(zone: records.Zone, name: str, qtype: str) -> Answer:
+    """PTR of cluster addresses; any other name (or unknown address) is not ours: REFUSED."""
+    addr = names.unreversed(name)
+    targets = zone.reverse(addr) if addr else []
+    if not targets:
+        return Answer(REFUSED)
+    recs = [Record(name, "PTR", zone.ttl, t) for t in targets if qtype in ("PTR", "ANY")]
+    return _records(zone, recs, exists=True)
 
 
 def soa(zone: records.Zone) -> Record:

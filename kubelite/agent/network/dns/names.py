@@ -18,3 +18,19 @@ def undashed(label: str) -> str | None:
         except ValueError:
             continue
     return None
+
+
+def unreversed(name: str) -> str | None:
+    """The address of a reverse-lookup name (d.c.b.a.in-addr.arpa, nibbles.ip6.arpa), if any."""
+    try:
+        if name.endswith(".in-addr.arpa"):
+            parts = name[: -len(".in-addr.arpa")].split(".")
+            return str(ipaddress.IPv4Address(".".join(reversed(parts)))) if len(parts) == 4 else None
+        if name.endswith(".ip6.arpa"):
+            nibbles = name[: -len(".ip6.arpa")].split(".")
+            if len(nibbles) != 32 or any(len(n) != 1 for n in nibbles):
+                return None
+            return str(ipaddress.IPv6Address(int("".join(reversed(nibbles)), 16)))
+    except ValueError:
+        return None
+    return None

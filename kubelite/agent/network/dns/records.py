@@ -73,6 +73,8 @@ class Zone:
         self._ns_services: dict[str, set[str]] = {}
         self._svc_slices: dict[tuple[str, str], set[str]] = {}
         self._subdomain_pods: dict[tuple[str, str], set[str]] = {}
+        self._reverse: dict[str, list[str]] = {}
+        self._reverse_generation = -1
 
     # -- updates from informer events ------------------------------------------------------
 
@@ -148,6 +150,24 @@ class Zone:
                     for addr in pod.ips:
                         out.setdefault((pod.hostname, addr), service.ports)
         return [(host, addr, ports) for (host, addr), ports in out.items()]
+
+    def reverse(self, address: str) -> list[str]:
+        """Names whose records hold `address` (for PTR): service cluster IPs, headless endpoints."""
+        if self._reverse_generation != self.generation:
+            self._reverse = self._reverse_index()
+            self._reverse_generation = self.generation
+        return self._reverse.get(address, [])
+
+    def _reverse_index(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for (ns, name), svc in sorted(self.services.items()):
+            fqdn = f"{name}.{ns}.svc.{self.domain}"
+            for ip in svc.cluster_ips:
+                index.setdefault(ip, []).append(fqdn)
+            if svc.kind == "headless":
+                for host, addr, _ in self.endpoints(ns, name):
+                    index.setdefault(addr, []).append(f"{host}.{fqdn}")
+        return index
 
     def lookup(self, qname: str, qtype: str) -> Answer:
         """Answer one question; names outside the zone are REFUSED (the server forwards them)."""

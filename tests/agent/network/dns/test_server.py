@@ -135,3 +135,26 @@ async def test_big_answer_truncated_on_udp_whole_on_tcp() -> None:
     finally:
         for c in closers:
             c.close()
+
+
+async def test_tcp_queries_forwarded_over_tcp() -> None:
+    async def upstream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        size = int.from_bytes(await reader.readexactly(2), "big")
+        q = dnslib.DNSRecord.parse(await reader.readexactly(size))
+        reply = q.reply()
+        reply.add_answer(dnslib.RR(q.q.qname, dnslib.QTYPE.A, rdata=dnslib.A("192.0.2.7")))
+        packed = reply.pack()
+        writer.write(len(packed).to_bytes(2, "big") + packed)
+        await writer.drain()
+        writer.close()
+
+    up = await asyncio.start_server(upstream, "127.0.0.1", 0)
+    host, up_port = up.sockets[0].getsockname()[:2]
+    port, closers = await start(records.Zone(), ((host, up_port),))
+    try:
+        reply = await ask(port, "example.com", tcp=True)
+        assert [str(r.rdata) for r in reply.rr] == ["192.0.2.7"]
+    finally:
+        up.close()
+        for c in closers:
+            c.close()
