@@ -71,7 +71,7 @@ class Resolver:
         except (dnslib.DNSError, struct.error, IndexError, ValueError):
             return None
         if request.header.qr or len(request.questions) != 1:
-            return _error(request, dnslib.RCODE.FORMERR).pack()
+            return bytes(_error(request, dnslib.RCODE.FORMERR).pack())
         q = request.q
         answer = self.zone.lookup(str(q.qname), dnslib.QTYPE.get(q.qtype, str(q.qtype)))
         if not answer.in_zone and self.config.upstreams:
@@ -87,14 +87,14 @@ class Resolver:
     async def forward(self, request: dnslib.DNSRecord, data: bytes, *, tcp: bool) -> bytes:
         """The upstreams' reply to a query outside the zone (REFUSED when there are none)."""
         if not self.config.upstreams:
-            return _error(request, dnslib.RCODE.REFUSED).pack()
+            return bytes(_error(request, dnslib.RCODE.REFUSED).pack())
         for host, port in self.config.upstreams:
             try:
                 return await forward.query(data, host, port, tcp=tcp,
                                            timeout=self.config.forward_timeout)
             except (TimeoutError, OSError, EOFError) as e:
                 log.debug("upstream failed upstream=%s:%d error=%r", host, port, e)
-        return _error(request, dnslib.RCODE.SERVFAIL).pack()
+        return bytes(_error(request, dnslib.RCODE.SERVFAIL).pack())
 
 
 def _error(request: dnslib.DNSRecord, rcode: int) -> dnslib.DNSRecord:
@@ -125,7 +125,7 @@ def _pack(request: dnslib.DNSRecord, answer: answers.Answer, tcp: bool) -> bytes
         short.header.tc = 1
         short.header.rcode = answer.rcode
         packed = short.pack()
-    return packed
+    return bytes(packed)
 
 
 def _rr(rec: answers.Record, rname: Any = None) -> dnslib.RR:
