@@ -151,6 +151,18 @@ class Watcher:
         self._bucket.watchers.discard(self)
         self.queue.put_nowait(None)
 
+    def drain(self, limit: int) -> list[tuple[str, Entry] | None]:
+        """Up to `limit` events that are already queued, without waiting. A None in the
+        result means the watch ended (and stays ended for next())."""
+        out: list[tuple[str, Entry] | None] = []
+        while len(out) < limit and not self.queue.empty():
+            item = self.queue.get_nowait()
+            out.append(item)
+            if item is None:
+                self.queue.put_nowait(None)
+                break
+        return out
+
     async def next(self) -> tuple[str, Entry] | None:
         """The next event; None when the watch ended. Safe to cancel (queue.get is)."""
         item = await self.queue.get()
