@@ -13,6 +13,7 @@ from kubelite.controllers import (
     endpoints,
     endpointslice,
     namespace,
+    nodeipam,
     nodelifecycle,
     replicaset,
     serviceaccount,
@@ -29,6 +30,8 @@ class Options:
     ca_pem: str = ""
     node_monitor_grace: float = 40.0
     pod_eviction_timeout: float = 300.0
+    cluster_cidr: str = nodeipam.DEFAULT_CLUSTER_CIDR     # pod addresses; each Node gets a piece
+    node_cidr_mask_size: int = nodeipam.DEFAULT_MASK_SIZE
 
 
 def _builders(opts: Options) -> list[Callable[[rest.Client, factory.InformerFactory],
@@ -44,6 +47,8 @@ def _builders(opts: Options) -> list[Callable[[rest.Client, factory.InformerFact
         tainteviction.TaintEvictionController,
         endpoints.EndpointsController,
         endpointslice.EndpointSliceController,
+        lambda c, f: nodeipam.NodeIPAMController(c, f, cluster_cidr=opts.cluster_cidr,
+                                                 mask_size=opts.node_cidr_mask_size),
     ]
     try:
         from kubelite.controllers import deployment
