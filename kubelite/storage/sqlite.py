@@ -22,7 +22,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
-from kubelite.storage import broadcast, protocol, sqlite_commit, sqlite_log
+from kubelite.storage import broadcast, protocol, sqlite_checkpoint, sqlite_commit, sqlite_log
 
 log = logging.getLogger(__name__)
 NAME = "sqlite"
@@ -51,6 +51,7 @@ class SQLiteStore:
         self._tail = 0           # newest revision handed out, committed or not
         self._compacted = 0
         self._task: asyncio.Task[None] | None = None
+        self._checkpoints: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -59,6 +60,10 @@ class SQLiteStore:
         self._writer = sqlite_log.open_connection(self.path)
         sqlite_log.create_schema(self._writer)
         self._reader = sqlite_log.open_connection(self.path)
+        for db in (self._writer, self._reader):
+            sqlite_checkpoint.disable_auto(db)
+        self._checkpoints = asyncio.create_task(sqlite_checkpoint.run(self.path),
+                                                name="sqlite-checkpoint")
         self._committed, self._compacted = sqlite_log.read_revisions(self._writer)
         self._tail = self._committed
         self._commits = sqlite_commit.GroupCommitter(
@@ -68,6 +73,11 @@ class SQLiteStore:
             self._task = asyncio.create_task(self._compact_loop(), name="sqlite-compact")
 
     async def close(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoints
+            self._checkpoints = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
