@@ -114,7 +114,10 @@ class EndpointsController(endpointpods.ServicePodsController):
         namespace, _, name = key.partition("/")
         svc = self.svc_informer.get(key)
         if svc is None:
-            if self.ep_informer.get(key) is not None:
+            # Only Endpoints this controller wrote go with their Service; hand-made ones
+            # (for selectorless use) are the user's, as upstream leaves them.
+            current = self.ep_informer.get(key)
+            if current is not None and _managed(current):
                 await self._delete(name, namespace)
             return
         if endpointpods.selector_of(svc) is None:
@@ -138,3 +141,7 @@ class EndpointsController(endpointpods.ServicePodsController):
         except errors.APIError as e:
             if not errors.is_not_found(e):
                 raise
+
+
+def _managed(ep: Obj) -> bool:
+    return endpointpods.TRIGGER_TIME in (ep["metadata"].get("annotations") or {})

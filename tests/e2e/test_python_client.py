@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from kubernetes import client, dynamic, utils, watch
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 from tests.e2e.cluster import Cluster
 
@@ -138,3 +138,45 @@ def test_dry_run_writes_nothing(api_client: client.ApiClient, ns: str) -> None:
     with pytest.raises(ApiException) as e:
         core.read_namespaced_config_map("dry", ns)
     assert e.value.status == 404
+
+
+CORE_OBJECTS = {
+    "ConfigMap": {"data": {"k": "v"}},
+    "Secret": {"stringData": {"k": "v"}},
+    "ServiceAccount": {},
+    "Endpoints": {"subsets": [{"addresses": [{"ip": "10.42.0.9"}], "ports": [{"port": 80}]}]},
+    "Event": {"involvedObject": {"kind": "Pod", "name": "p", "namespace": "NS"},
+              "reason": "Tested", "message": "hello", "type": "Normal"},
+    "LimitRange": {"spec": {"limits": [{"type": "Container", "default": {"cpu": "100m"}}]}},
+    "ResourceQuota": {"spec": {"hard": {"pods": "10"}}},
+    "PersistentVolumeClaim": {"spec": {"accessModes": ["ReadWriteOnce"],
+                                       "resources": {"requests": {"storage": "1Gi"}}}},
+    "PodTemplate": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}},
+    "ReplicationController": {"spec": {"replicas": 0, "selector": {"app": "rc"}, "template": {
+        "metadata": {"labels": {"app": "rc"}},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CORE_OBJECTS))
+def test_dynamic_crud_on_core_kinds(api_client: client.ApiClient, ns: str, kind: str) -> None:
+    dyn = dynamic.DynamicClient(api_client)
+    res = dyn.resources.get(api_version="v1", kind=kind)
+    body = {"apiVersion": "v1", "kind": kind, "metadata": {"name": "obj", "labels": {"t": "1"}}}
+    body.update(json_fix(CORE_OBJECTS[kind], ns))
+    created = res.create(body=body, namespace=ns)
+    assert created.metadata.uid
+    res.patch(name="obj", namespace=ns, body={"metadata": {"labels": {"t": "2"}}},
+              content_type="application/merge-patch+json")
+    assert res.get(name="obj", namespace=ns).metadata.labels["t"] == "2"
+    assert [i.metadata.name for i in res.get(namespace=ns, label_selector="t=2").items] == ["obj"]
+    res.delete(name="obj", namespace=ns)
+    with pytest.raises(ApiException) as e:
+        res.get(name="obj", namespace=ns)
+    assert e.value.status == 404
+
+
+def json_fix(spec: dict, ns: str) -> dict:  # type: ignore[type-arg]
+    import json
+
+    return json.loads(json.dumps(spec).replace('"NS"', f'"{ns}"'))
