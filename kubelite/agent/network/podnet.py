@@ -1,0 +1,105 @@
+"""The pod network of one node: the runtime's network hooks.
+
+`setup` gives a sandbox a veth pair: the host side `kl<hash>` is a port of the node's
+bridge (hairpin on, so a pod can reach itself through a service later), the pod side is
+renamed eth0 inside the pod's namespace and gets the next free address of the node's pod
+CIDR, with a default route via the bridge. `teardown` deletes the pair and frees the
+address. Nothing here forwards or translates: traffic stays on the bridge and the node.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import ipaddress
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kubelite.agent.network import bridge, iproute, ipam
+
+log = logging.getLogger(__name__)
+VETH_PREFIX = "kl"
+POD_IFNAME = "eth0"
+
+
+@dataclass(frozen=True)
+class Config:
+    pod_cidr: str
+    state_dir: str                  # IPAM files live here (under the agent's data dir)
+    node_netns: str = ""            # the node's namespace; "" is the agent's own
+    mtu: int = 1500
+    bridge_name: str = bridge.NAME
+
+
+def host_veth(sandbox_id: str) -> str:
+    """The host-side veth name: `kl` and 11 hex digits of a hash (13 < IFNAMSIZ)."""
+    return VETH_PREFIX + hashlib.sha256(sandbox_id.encode()).hexdigest()[:11]
+
+
+class PodNetwork:
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.ipam = ipam.IPAM(cfg.state_dir, cfg.pod_cidr)
+        self.created_bridge = False
+
+    @property
+    def gateway(self) -> ipaddress.IPv4Interface:
+        return self.ipam.gateway
+
+    async def start(self, alive: Callable[[str], bool] | None = None) -> None:
+        """Bring up the bridge; free addresses (and veths) of sandboxes no longer `alive`."""
+        self.created_bridge = await bridge.ensure(self.gateway, netns=self.cfg.node_netns,
+                                                  mtu=self.cfg.mtu, name=self.cfg.bridge_name)
+        if alive is None:
+            return
+        for owner in {o for o in self.ipam.owners().values() if not alive(o)}:
+            await iproute.delete_link(host_veth(owner), self.cfg.node_netns)
+            log.info("stale pod address freed sandbox=%s ips=%s", owner, self.ipam.release(owner))
+
+    async def stop(self) -> None:
+        """Remove the bridge if this agent created it."""
+        if self.created_bridge:
+            await bridge.remove(netns=self.cfg.node_netns, name=self.cfg.bridge_name)
+            self.created_bridge = False
+
+    async def setup(self, sandbox_id: str, netns_path: str, _config: Any = None) -> tuple[str, ...]:
+        """Wire the sandbox's namespace to the bridge; return its addresses."""
+        addr = self.ipam.allocate(sandbox_id)
+        veth = host_veth(sandbox_id)
+        try:
+            await iproute.delete_link(veth, self.cfg.node_netns)   # left by a failed attempt
+            await self._wire(veth, netns_path, addr)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await iproute.delete_link(veth, self.cfg.node_netns)
+            self.ipam.release(sandbox_id)
+            raise
+        log.info("pod network up sandbox=%s ip=%s veth=%s", sandbox_id, addr.ip, veth)
+        return (str(addr.ip),)
+
+    async def _wire(self, veth: str, netns_path: str, addr: ipaddress.IPv4Interface) -> None:
+        mtu, node = str(self.cfg.mtu), self.cfg.node_netns
+        await iproute.ip("link", "add", veth, "mtu", mtu, "type", "veth", "peer", "name",
+                         POD_IFNAME, "mtu", mtu, "netns", _ns_ref(netns_path), netns=node)
+        await iproute.ip_batch([f"link set {veth} master {self.cfg.bridge_name}",
+                                f"link set {veth} up"], netns=node)
+        await iproute.run("bridge", "link", "set", "dev", veth, "hairpin", "on", netns=node)
+        await iproute.ip_batch([f"addr add {addr} dev {POD_IFNAME}",
+                                f"link set {POD_IFNAME} up",
+                                f"route add default via {self.gateway.ip} dev {POD_IFNAME}"],
+                               netns=netns_path)
+
+    async def teardown(self, sandbox_id: str, netns_path: str = "", _config: Any = None) -> None:
+        """Delete the sandbox's veth pair and free its address; idempotent."""
+        await iproute.delete_link(host_veth(sandbox_id), self.cfg.node_netns)
+        freed = self.ipam.release(sandbox_id)
+        log.info("pod network down sandbox=%s ips=%s", sandbox_id, freed)
+
+
+def _ns_ref(netns_path: str) -> str:
+    """What `ip link ... netns X` takes: a name under /run/netns, or a path."""
+    return iproute.ns_name(netns_path) if os.path.dirname(netns_path) == iproute.NETNS_DIR \
+        else netns_path
