@@ -63,9 +63,9 @@ class IPAM:
 
     def allocate(self, owner: str) -> ipaddress.IPv4Interface:
         """An address for `owner` (the one it already holds, if any), with the prefix."""
-        for ip, who in self.owners().items():
+        for held, who in self.owners().items():
             if who == owner:
-                return ipaddress.IPv4Interface(f"{ip}/{self.net.prefixlen}")
+                return ipaddress.IPv4Interface(f"{held}/{self.net.prefixlen}")
         for ip in self._candidates():
             try:
                 fd = os.open(self._path(ip), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kubelite.agent.network import bridge, iproute, ipam
+from kubelite.agent.network import bridge, ipam, iproute
 
 log = logging.getLogger(__name__)
 VETH_PREFIX = "kl"
