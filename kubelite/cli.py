@@ -48,6 +48,12 @@ def _add_server_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sim-lease-seconds", type=float, default=10.0,
                    help="how often each simulated node renews its Lease")
     _add_node_monitor_args(p)
+    _add_kubelet_port_arg(p)
+
+
+def _add_kubelet_port_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kubelet-port", type=int, default=10250,
+                   help="port of the node agent's API (logs, exec); 0 picks a free port")
 
 
 def _add_node_monitor_args(p: argparse.ArgumentParser) -> None:
@@ -102,6 +108,7 @@ def _add_agent_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("--node-name", default="", help="node name (default: the hostname)")
     p.add_argument("--node-ip", default="127.0.0.1", help="the node's InternalIP")
     p.add_argument("--max-pods", type=int, default=0, help="pods capacity (default min(110, 10 x cores))")
+    _add_kubelet_port_arg(p)
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
@@ -111,7 +118,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     data_dir = os.path.abspath(args.data_dir)
     opts = kubelet_agent.Options(data_dir=os.path.join(data_dir, "agent"), node_name=args.node_name,
                                  node_ip=args.node_ip, max_pods=args.max_pods,
-                                 registries_file=os.path.join(data_dir, "registries.yaml"))
+                                 registries_file=os.path.join(data_dir, "registries.yaml"),
+                                 api_port=args.kubelet_port, api_client_ca_pem=_read_text(args.ca_file))
 
     async def main() -> None:
         client = rest.Client(args.server, ssl_context=tls, token=args.token, user_agent="kubelite-agent")
@@ -120,6 +128,13 @@ def cmd_agent(args: argparse.Namespace) -> int:
         finally:
             await client.close()
     return _run(main)
+
+
+def _read_text(path: str) -> str:
+    if not path:
+        return ""
+    with open(path, encoding="ascii") as f:
+        return f.read()
 
 
 def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> int:
@@ -149,7 +164,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         disable=frozenset(d.strip() for d in args.disable.split(",") if d.strip()),
         sim_nodes=args.sim_nodes, sim_lease_seconds=args.sim_lease_seconds,
         node_monitor_grace=args.node_monitor_grace_period,
-        pod_eviction_timeout=args.pod_eviction_timeout,
+        pod_eviction_timeout=args.pod_eviction_timeout, kubelet_port=args.kubelet_port,
     )
     return _run(lambda: server_mod.run(config))
 

@@ -30,6 +30,7 @@ class ServerConfig:
     sim_lease_seconds: float = 10.0
     node_monitor_grace: float = 40.0
     pod_eviction_timeout: float = 300.0
+    kubelet_port: int = 10250  # the bundled agent's node API port (0: any free port)
 
     def apiserver_config(self) -> apiserver.Config:
         return apiserver.Config(data_dir=self.data_dir, bind=self.bind, port=self.port,
@@ -58,7 +59,12 @@ async def run(config: ServerConfig) -> None:
             if "scheduler" not in config.disable:
                 tg.create_task(_run_scheduler(kubeconfig), name="scheduler")
             if "agent" not in config.disable:
-                tg.create_task(_run_agent(kubeconfig, config.data_dir), name="agent")
+                assert api.pki is not None
+                tg.create_task(_run_agent(kubeconfig, kubelet_agent.Options(
+                    data_dir=os.path.join(config.data_dir, "agent"),
+                    registries_file=os.path.join(config.data_dir, "registries.yaml"),
+                    api_port=config.kubelet_port,
+                    api_client_ca_pem=api.pki.ca.cert_pem.decode())), name="agent")
             if config.sim_nodes:
                 tg.create_task(hollow.HollowNodes(client, hollow.Options(
                     count=config.sim_nodes, lease_seconds=config.sim_lease_seconds)).run(),
@@ -78,12 +84,10 @@ async def _run_scheduler(kubeconfig: str) -> None:
         await client.close()
 
 
-async def _run_agent(kubeconfig: str, data_dir: str) -> None:
+async def _run_agent(kubeconfig: str, options: kubelet_agent.Options) -> None:
     """The bundled node agent for this machine, with its own connections."""
     client = rest.Client.from_kubeconfig(kubeconfig, user_agent="kubelite-agent")
     try:
-        await kubelet_agent.Agent(client, kubelet_agent.Options(
-            data_dir=os.path.join(data_dir, "agent"),
-            registries_file=os.path.join(data_dir, "registries.yaml"))).run()
+        await kubelet_agent.Agent(client, options).run()
     finally:
         await client.close()

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from kubelite.api import errors, registry
 from kubelite.apiserver import admission_services, app, auth, certs, context, conversion, crds
-from kubelite.apiserver import kubeconfig, kubernetes_service, objects
+from kubelite.apiserver import kubeconfig, kubernetes_service, nodeproxy, objects
 from kubelite.apiserver import memory, params, selection
 from kubelite.apiserver import watchcache
 from kubelite.apiserver.handlers import write
@@ -78,6 +78,7 @@ class APIServer:
                 cache.set_fields_fn(rt.key_prefix(), selection.fields_fn(rt))
         await cache.start()
         self.ctx = context.Context(types, objects.Objects(self.store, cache), cache)
+        self.ctx.node_proxy = nodeproxy.NodeProxy(*nodeproxy.ensure_client_cert(self.pki))
         self._crds = crds.Registrar(self.ctx)
         self._crds.start()
         await self._bootstrap()
@@ -129,6 +130,8 @@ class APIServer:
             self._trim.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.ctx is not None and self.ctx.node_proxy is not None:
+            await self.ctx.node_proxy.close()
         if self._crds is not None:
             await self._crds.stop()
         if self.ctx is not None:

@@ -9,6 +9,7 @@ registers, reports Ready=False naming what is missing, and runs no pods.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import socket
@@ -16,6 +17,9 @@ from dataclasses import dataclass
 
 from kubelite.agent.images import registries, source, store
 from kubelite.agent.kubelet import backoff, node, objects, podworkers, pulling, sync
+from kubelite.agent.network import nodecidr, podnet
+from kubelite.agent.nodeapi import pods as nodeapi_pods
+from kubelite.agent.nodeapi import server as nodeapi
 from kubelite.agent.runtime import oci
 from kubelite.api import errors
 from kubelite.client import events, informer, rest
@@ -34,6 +38,13 @@ class Options:
     cgroup_parent: str = "kubelite"
     pod_pids_limit: int = 0
     lease_seconds: float = 10.0
+    # Seconds to wait at start for the Node's pod CIDR (node IPAM); 0: no pod network.
+    pod_cidr_wait: float = 30.0
+    # The node API (logs, exec): its port (0 = any free one), and who may call it: holders
+    # of a client certificate signed by this CA, or of one of these bearer tokens.
+    api_port: int = nodeapi.DEFAULT_PORT
+    api_client_ca_pem: str = ""
+    api_tokens: tuple[str, ...] = ()
 
 
 def default_node_name() -> str:
@@ -48,8 +59,11 @@ class Agent:
         self.recorder = events.Recorder(client, "kubelet", self.name)
         self.node = node.NodeManager(client, node.NodeConfig(
             name=self.name, ip=options.node_ip, max_pods=options.max_pods,
-            runc_binary=options.runc_binary, lease_seconds=options.lease_seconds), self.recorder)
+            runc_binary=options.runc_binary, lease_seconds=options.lease_seconds,
+            api_port=options.api_port), self.recorder)
         self.runtime: oci.OCIRuntime | None = None
+        self.net: podnet.PodNetwork | None = None
+        self.api: nodeapi.NodeAPI | None = None
 
     def _path(self, *parts: str) -> str:
         return os.path.join(self.opts.data_dir, *parts)
@@ -58,7 +72,9 @@ class Agent:
         images = store.Store(self._path("images"))
         self.runtime = oci.OCIRuntime(source.StoreSource(images), oci.Options(
             root=self._path("runtime"), runc_binary=self.opts.runc_binary,
-            runc_root=self._path("runc"), cgroup_parent=self.opts.cgroup_parent))
+            runc_root=self._path("runc"), cgroup_parent=self.opts.cgroup_parent,
+            network_setup=self.net.setup if self.net else None,
+            network_teardown=self.net.teardown if self.net else None))
         config = registries.load(self.opts.registries_file) if self.opts.registries_file else \
             registries.Config()
         back = backoff.BackOff()
@@ -83,18 +99,36 @@ class Agent:
     async def run(self) -> None:
         """Run until cancelled; pods keep running if the agent is cancelled (like a kubelet)."""
         os.makedirs(self.opts.data_dir, exist_ok=True)
+        sock = nodeapi.bind(self.opts.node_ip, self.opts.api_port)
+        self.node.cfg = dataclasses.replace(self.node.cfg, api_port=sock.getsockname()[1])
         await self._register()
         try:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self.node.run(), name="node-status")
                 if self.node.problem:
                     return
+                self.net = await nodecidr.start(self.client, self.name, self.opts.data_dir,
+                                                self.opts.pod_cidr_wait)
                 workers = podworkers.PodWorkers(self._context(), tg)
+                await self._serve_api(sock, workers)
                 pods = informer.Informer(self.client, self.client.resource("v1", "Pod"),
                                          field_selector=f"spec.nodeName={self.name}")
                 pods.add_handlers(workers.handlers())
                 tg.create_task(pods.run(), name="pod-informer")
                 log.info("node agent running node=%s", self.name)
         finally:
+            if self.api is not None:
+                await self.api.stop()
+            sock.close()
             if self.runtime is not None:
                 await self.runtime.close()
+            if self.net is not None:
+                await self.net.stop()
+
+    async def _serve_api(self, sock: socket.socket, workers: podworkers.PodWorkers) -> None:
+        assert self.runtime is not None
+        self.api = nodeapi.NodeAPI(nodeapi.Config(
+            tls_dir=self._path("nodeapi"), host=self.opts.node_ip,
+            client_ca_pem=self.opts.api_client_ca_pem, tokens=self.opts.api_tokens),
+            self.runtime, nodeapi_pods.WorkerContainers(workers))
+        await self.api.start(sock)

@@ -35,6 +35,7 @@ class NodeConfig:
     lease_seconds: float = 10.0
     report_seconds: float = 60.0
     status_period: float = 10.0
+    api_port: int = 10250  # the node API (kubelet) port, published as daemonEndpoints
 
 
 def runtime_problem(runc_binary: str) -> str:
@@ -122,7 +123,7 @@ def status(cfg: NodeConfig, problem: str) -> Obj:
     return {"capacity": cap, "allocatable": dict(cap), "conditions": conditions(problem),
             "addresses": [{"type": "InternalIP", "address": cfg.ip},
                           {"type": "Hostname", "address": cfg.name}],
-            "nodeInfo": node_info(cfg), "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}}}
+            "nodeInfo": node_info(cfg), "daemonEndpoints": {"kubeletEndpoint": {"Port": cfg.api_port}}}
 
 
 def stamp(new: list[Obj], old: list[Obj], now: str) -> list[Obj]:

@@ -1,0 +1,205 @@
+"""Proxying pods/log, pods/exec and pods/attach to the node agent that runs the pod.
+
+The API server resolves the container (defaulting to the only one), finds the node's
+address and kubelet port from its status, and relays: a streamed HTTP GET for logs, a
+WebSocket in both directions for exec (the agent's chosen subprotocol is passed back).
+It authenticates to the agent with a client certificate signed by the cluster CA. The
+agent's serving certificate is self-signed and not verified (as an API server without
+--kubelet-certificate-authority); in exchange, only loopback node addresses are used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import os
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from aiohttp import web
+
+from kubelite.api import errors, registry
+from kubelite.apiserver import certs, context, negotiation
+from kubelite.apiserver.requestinfo import RequestInfo
+
+Obj = dict[str, Any]
+Handler = Callable[[context.Context, web.Request, registry.ResourceType, RequestInfo,
+                    negotiation.Accept], Awaitable[web.StreamResponse]]
+CLIENT_CN = "kube-apiserver-kubelet-client"
+_AGENT_PATHS = {"log": "containerLogs", "exec": "exec", "attach": "attach"}
+
+
+def ensure_client_cert(pki: certs.PKI) -> tuple[str, str]:
+    """The API server's kubelet-client certificate files, issued on first use."""
+    crt, key = pki.path("kubelet-client.crt"), pki.path("kubelet-client.key")
+    if not (os.path.exists(crt) and os.path.exists(key)):
+        pair = certs.issue(pki.ca, CLIENT_CN, orgs=("system:masters",))
+        for path, data in ((key, pair.key_pem), (crt, pair.cert_pem)):
+            fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(path + ".tmp", path)
+    return crt, key
+
+
+def choose_container(pod: Obj, container: str) -> str:
+    """The container a request means, with the API server's errors for bad choices."""
+    spec, name = pod.get("spec") or {}, pod["metadata"]["name"]
+    mains = [c["name"] for c in spec.get("containers") or []]
+    inits = [c["name"] for c in spec.get("initContainers") or []]
+    if not container:
+        if len(mains) == 1:
+            return mains[0]
+        if not mains:
+            raise errors.BadRequest(f"a container name must be specified for pod {name}")
+        msg = f"a container name must be specified for pod {name}, choose one of: [{' '.join(mains)}]"
+        if inits:
+            msg += f" or one of the init containers: [{' '.join(inits)}]"
+        raise errors.BadRequest(msg)
+    ephemeral = [c["name"] for c in spec.get("ephemeralContainers") or []]
+    if container not in mains + inits + ephemeral:
+        raise errors.BadRequest(f"container {container} is not valid for pod {name}")
+    return container
+
+
+def node_address(node: Obj) -> str:
+    """The node's address, refused unless it is loopback (the only place we may connect)."""
+    by_type = {a.get("type"): a.get("address", "") for a in
+               (node.get("status") or {}).get("addresses") or []}
+    address = by_type.get("InternalIP") or by_type.get("ExternalIP") or ""
+    try:
+        loopback = ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise errors.ServiceUnavailable(f"node {node['metadata']['name']} has no loopback "
+                                        f"address to reach its agent (got {address!r})")
+    return f"[{address}]" if ":" in address else address
+
+
+def agent_error(status: int, text: str) -> errors.APIError:
+    """The agent's plain-text error as the Status kubectl shows."""
+    text = text.strip() or f"the node agent answered {status}"
+    if status == 404:
+        return errors.NotFound("", "pods", "", text)
+    if status == 400:
+        return errors.BadRequest(text)
+    return errors.InternalError(text)
+
+
+class NodeProxy:
+    """Owns the client TLS context and connection pool used to reach node agents."""
+
+    def __init__(self, client_cert: str, client_key: str) -> None:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
+        tls.load_cert_chain(client_cert, client_key)
+        self._tls = tls
+        self._session: aiohttp.ClientSession | None = None
+
+    def _sess(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=self._tls),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def handler(self, sub: str) -> Handler:
+        """The route handler for one streaming subresource."""
+        if sub == "log":
+            return self._log
+        if sub in ("exec", "attach"):
+            return self._stream
+        async def unsupported(*_args: Any) -> web.StreamResponse:
+            raise errors.BadRequest(f"pods/{sub} is not supported by this server yet")
+        return unsupported
+
+    async def _target(self, ctx: context.Context, rt: registry.ResourceType, info: RequestInfo,
+                      container: str, sub: str) -> str:
+        """The agent URL for this pod's container."""
+        pod = await ctx.objects.get(rt, info.namespace, info.name)
+        container = choose_container(pod, container)
+        node_name = (pod.get("spec") or {}).get("nodeName") or ""
+        if not node_name:
+            raise errors.BadRequest(f"pod {info.name} does not have a host assigned")
+        node_rt = ctx.resource("", "v1", "nodes")
+        node = await ctx.objects.get(node_rt, "", node_name)
+        port = (((node.get("status") or {}).get("daemonEndpoints") or {})
+                .get("kubeletEndpoint") or {}).get("Port") or 10250
+        path = "/".join(quote(p, safe="") for p in (info.namespace, info.name, container))
+        return f"https://{node_address(node)}:{int(port)}/{_AGENT_PATHS[sub]}/{path}"
+
+    async def _log(self, ctx: context.Context, request: web.Request, rt: registry.ResourceType,
+                   info: RequestInfo, accept: negotiation.Accept) -> web.StreamResponse:
+        url = await self._target(ctx, rt, info, request.query.get("container", ""), "log")
+        query = [(k, v) for k, v in request.query.items() if k != "container"]
+        async with self._sess().get(url, params=query) as upstream:
+            if upstream.status != 200:
+                raise agent_error(upstream.status, await upstream.text())
+            out = web.StreamResponse(headers={"Content-Type": "text/plain"})
+            if request.query.get("follow") in ("true", "1"):
+                out.enable_chunked_encoding()
+            await out.prepare(request)
+            async for chunk in upstream.content.iter_any():
+                await out.write(chunk)
+            await out.write_eof()
+            return out
+
+    async def _stream(self, ctx: context.Context, request: web.Request,
+                      rt: registry.ResourceType, info: RequestInfo,
+                      accept: negotiation.Accept) -> web.StreamResponse:
+        url = await self._target(ctx, rt, info, request.query.get("container", ""),
+                                 info.subresource)
+        offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")
+                   if p.strip()]
+        if request.headers.get("Upgrade", "").lower() != "websocket" or not offered:
+            raise errors.BadRequest(f"pods/{info.subresource} needs a WebSocket upgrade with the "
+                                    f"v5.channel.k8s.io or v4.channel.k8s.io protocol")
+        query = [(k, v) for k, v in request.query.items() if k != "container"]
+        try:
+            agent = await self._sess().ws_connect(url, params=query, protocols=offered,
+                                                  max_msg_size=0)
+        except aiohttp.WSServerHandshakeError as e:
+            raise agent_error(e.status, e.message) from None
+        async with agent:
+            ws = web.WebSocketResponse(protocols=(agent.protocol,) if agent.protocol else (),
+                                       max_msg_size=0)
+            await ws.prepare(request)
+            await relay(ws, agent)
+            return ws
+
+
+async def _copy(src: Any, dst: Any) -> None:
+    """Forward messages until `src` closes; then close `dst` with the same code."""
+    async for msg in src:
+        if dst.closed:
+            break
+        if msg.type == aiohttp.WSMsgType.BINARY:
+            await dst.send_bytes(msg.data)
+        elif msg.type == aiohttp.WSMsgType.TEXT:
+            await dst.send_str(msg.data)
+    if not dst.closed:
+        await dst.close(code=src.close_code or aiohttp.WSCloseCode.OK)
+
+
+async def relay(client: web.WebSocketResponse, agent: aiohttp.ClientWebSocketResponse) -> None:
+    """Relay both ways; either side closing ends the session for both."""
+    tasks = [asyncio.create_task(_copy(agent, client)), asyncio.create_task(_copy(client, agent))]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(tasks, timeout=5)
+    finally:
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await t
