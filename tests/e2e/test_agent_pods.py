@@ -6,91 +6,33 @@ from the host's static busybox and imported into the agent's image store before 
 
 from __future__ import annotations
 
-import glob
 import json
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from kubelite.agent.images import archive, store
 from kubelite.agent.runtime import cgroups, logs
-from tests.agent.images import builder
+from tests.e2e import agentenv
 from tests.e2e import cluster as cluster_mod
 
-IMAGE = "docker.io/kubelite/busybox:e2e"
 NS = "kubelite-agent-e2e"
-
-
-def _why_not() -> str:
-    if os.geteuid() != 0:
-        return "needs root"
-    for tool in ("runc", "busybox", "ip", "unshare"):
-        if shutil.which(tool) is None:
-            return f"{tool} is not installed"
-    return ""
 
 
 def _netns() -> str:
     return subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
 
 
-def _force_cleanup(agent_dir: str) -> None:
-    """Safety net after the server stopped: kill what a failed test may have left."""
-    runc_root = os.path.join(agent_dir, "runc")
-    if os.path.isdir(runc_root):
-        out = subprocess.run(["runc", "--root", runc_root, "list", "-q"], capture_output=True,
-                             text=True, check=False).stdout
-        for cid in out.split():
-            subprocess.run(["runc", "--root", runc_root, "delete", "-f", cid], check=False,
-                           capture_output=True)
-    with open("/proc/mounts") as f:
-        points = [line.split()[1] for line in f if agent_dir in line]
-    for point in sorted(points, key=len, reverse=True):
-        subprocess.run(["umount", "-l", point], check=False, capture_output=True)
-    for sb in glob.glob(os.path.join(agent_dir, "runtime", "sandboxes", "*")):
-        name = "kubelite-" + os.path.basename(sb)
-        subprocess.run(["ip", "netns", "delete", name], check=False, capture_output=True)
-        shutil.rmtree(os.path.join("/etc/netns", name), ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def agent_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster_mod.Cluster]:
-    if why := _why_not():
-        pytest.skip(why)
-    base = tmp_path_factory.mktemp("kubelite-agent")
-    data = str(base / "data")
-    images = store.Store(os.path.join(data, "agent", "images"))
-    builder.Image([builder.busybox_layer()], workdir="/www").docker_save(str(base / "bb.tar"), IMAGE)
-    archive.import_archive(images, str(base / "bb.tar"))
-    c = cluster_mod.start(data, str(base / "home"))
-    try:
-        c.kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=60s")
-        c.kubectl("create", "namespace", NS)
-        yield c
-        c.kubectl("delete", "pods", "--all", "-n", NS, "--timeout=90s", check=False, timeout=120)
-    finally:
-        c.stop()
-        _force_cleanup(os.path.join(data, "agent"))
+    yield from agentenv.running_cluster(tmp_path_factory, NS)
 
 
-def pod_yaml(name: str, command: str, *, restart: str = "Always", extra: str = "",
-             container_extra: str = "", grace: int = 30) -> str:
-    return f"""apiVersion: v1
-kind: Pod
-metadata: {{name: {name}, namespace: {NS}}}
-spec:
-  restartPolicy: {restart}
-  terminationGracePeriodSeconds: {grace}
-{extra}  containers:
-  - name: main
-    image: {IMAGE}
-    imagePullPolicy: Never
-    command: ["sh", "-c", {json.dumps(command)}]
-{container_extra}"""
+def pod_yaml(name: str, command: str, **kw: Any) -> str:
+    return agentenv.pod_yaml(name, NS, command, **kw)
 
 
 def wait(c: cluster_mod.Cluster, name: str, cond: str, timeout: int = 60) -> None:
