@@ -10,8 +10,11 @@ import contextlib
 import os
 import re
 import selectors
+import ssl
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -186,3 +189,16 @@ def test_exec_with_python_client(core: Any, shell: str) -> None:
                  command=["sh", "-c", "test -t 1 && echo on-a-terminal"],
                  stderr=False, stdin=False, stdout=True, tty=True)
     assert tty == "on-a-terminal\r\n"  # the terminal turns \n into \r\n
+
+
+def test_node_api_refuses_unauthenticated_callers(c: cluster_mod.Cluster, printed: str) -> None:
+    node = c.kubectl_json("get", "nodes")["items"][0]
+    port = node["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"]
+    assert port != 10250  # the test server asked for a free port
+    tls = ssl.create_default_context()
+    tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+    url = f"https://127.0.0.1:{port}/containerLogs/{NS}/{printed}/main"
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(url, context=tls, timeout=10)
+    assert err.value.code == 401
+    err.value.close()
