@@ -42,3 +42,9 @@ async def remove(*, netns: str = "", name: str = NAME) -> None:
     """Delete the bridge (and with it its address and route); no error if absent."""
     if await iproute.delete_link(name, netns):
         log.info("pod bridge removed name=%s", name)
+
+
+async def ports(netns: str = "", name: str = NAME) -> list[str]:
+    """The links attached to the bridge."""
+    out = await iproute.ip("-json", "link", "show", "master", name, netns=netns)
+    return [link["ifname"] for link in json.loads(out or "[]")]

@@ -60,10 +60,19 @@ class PodNetwork:
             log.info("stale pod address freed sandbox=%s ips=%s", owner, self.ipam.release(owner))
 
     async def stop(self) -> None:
-        """Remove the bridge if this agent created it."""
-        if self.created_bridge:
-            await bridge.remove(netns=self.cfg.node_netns, name=self.cfg.bridge_name)
-            self.created_bridge = False
+        """Remove the bridge if this agent created it, unless pods this agent does not
+        know (another agent's, on a shared host) still hang on it."""
+        if not self.created_bridge:
+            return
+        node, name = self.cfg.node_netns, self.cfg.bridge_name
+        ours = {host_veth(o) for o in self.ipam.owners().values()}
+        if await iproute.link_exists(name, node):
+            foreign = [p for p in await bridge.ports(node, name) if p not in ours]
+            if foreign:
+                log.warning("pod bridge left in place name=%s ports=%s", name, foreign)
+                return
+        await bridge.remove(netns=node, name=name)
+        self.created_bridge = False
 
     async def setup(self, sandbox_id: str, netns_path: str, _config: Any = None) -> tuple[str, ...]:
         """Wire the sandbox's namespace to the bridge; return its addresses."""

@@ -151,3 +151,21 @@ async def test_failed_setup_frees_the_address(names: dict[str, str],
         await net.setup("sandbox-x", f"/run/netns/{names['node']}-missing")
     assert net.ipam.owners() == {}
     assert podnet.host_veth("sandbox-x") not in links(names["node"])
+
+
+async def test_stop_leaves_a_bridge_that_foreign_pods_still_use(
+        names: dict[str, str], tmp_path: pathlib.Path) -> None:
+    mine = podnet.PodNetwork(podnet.Config(pod_cidr=CIDR, state_dir=str(tmp_path / "mine"),
+                                           node_netns=names["node"]))
+    other = podnet.PodNetwork(podnet.Config(pod_cidr=CIDR, state_dir=str(tmp_path / "other"),
+                                            node_netns=names["node"]))
+    await mine.start()
+    await other.start()
+    await mine.setup("sandbox-a", f"/run/netns/{names['a']}")
+    await other.setup("sandbox-b", f"/run/netns/{names['b']}")
+    await mine.stop()
+    assert "kubelite0" in links(names["node"])       # sandbox-b still hangs on it
+    assert podnet.host_veth("sandbox-b") in await bridge.ports(names["node"])
+    await other.teardown("sandbox-b")
+    await mine.stop()
+    assert "kubelite0" not in links(names["node"])
