@@ -60,17 +60,17 @@ class PodNetwork:
             log.info("stale pod address freed sandbox=%s ips=%s", owner, self.ipam.release(owner))
 
     async def stop(self) -> None:
-        """Remove the bridge if this agent created it, unless pods this agent does not
-        know (another agent's, on a shared host) still hang on it."""
-        if not self.created_bridge:
-            return
+        """Remove the bridge unless pods this agent does not know (another agent's, on a
+        shared host) still hang on it. Agents on one host share `kubelite0`, so whichever
+        stops last removes it, not necessarily the one that created it."""
         node, name = self.cfg.node_netns, self.cfg.bridge_name
+        if not await iproute.link_exists(name, node):
+            return
         ours = {host_veth(o) for o in self.ipam.owners().values()}
-        if await iproute.link_exists(name, node):
-            foreign = [p for p in await bridge.ports(node, name) if p not in ours]
-            if foreign:
-                log.warning("pod bridge left in place name=%s ports=%s", name, foreign)
-                return
+        foreign = [p for p in await bridge.ports(node, name) if p not in ours]
+        if foreign:
+            log.warning("pod bridge left in place name=%s ports=%s", name, foreign)
+            return
         await bridge.remove(netns=node, name=name)
         self.created_bridge = False
 
@@ -80,6 +80,8 @@ class PodNetwork:
         veth = host_veth(sandbox_id)
         try:
             await iproute.delete_link(veth, self.cfg.node_netns)   # left by a failed attempt
+            if not await iproute.link_exists(self.cfg.bridge_name, self.cfg.node_netns):
+                await self.start()          # another agent on this host removed it
             await self._wire(veth, netns_path, addr)
         except BaseException:
             with contextlib.suppress(Exception):

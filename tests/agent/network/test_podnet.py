@@ -169,3 +169,13 @@ async def test_stop_leaves_a_bridge_that_foreign_pods_still_use(
     await other.teardown("sandbox-b")
     await mine.stop()
     assert "kubelite0" not in links(names["node"])
+
+
+async def test_setup_brings_back_a_bridge_another_agent_removed(
+        names: dict[str, str], net: podnet.PodNetwork) -> None:
+    other = podnet.PodNetwork(podnet.Config(pod_cidr=CIDR, state_dir=str(net.cfg.state_dir) + "2",
+                                            node_netns=names["node"]))
+    await other.stop()                  # it holds no pods: it removes the shared bridge
+    assert "kubelite0" not in links(names["node"])
+    ip_a = (await net.setup("sandbox-a", f"/run/netns/{names['a']}"))[0]
+    assert await exchange(names["node"], names["a"], ip_a) == b"hello 10.42.7.1"
