@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from kubelite.agent import hollow
@@ -52,27 +53,47 @@ async def run(config: ServerConfig) -> None:
         async with asyncio.TaskGroup() as tg:
             if "controllers" not in config.disable:
                 assert api.pki is not None
-                tg.create_task(manager.run(client, manager.Options(
-                    ca_pem=api.pki.ca.cert_pem.decode(),
-                    node_monitor_grace=config.node_monitor_grace,
-                    pod_eviction_timeout=config.pod_eviction_timeout)), name="controllers")
+                ca_pem = api.pki.ca.cert_pem.decode()
+                tg.create_task(supervise("controllers", lambda: manager.run(
+                    client, manager.Options(
+                        ca_pem=ca_pem, node_monitor_grace=config.node_monitor_grace,
+                        pod_eviction_timeout=config.pod_eviction_timeout))))
             if "scheduler" not in config.disable:
-                tg.create_task(_run_scheduler(kubeconfig), name="scheduler")
+                tg.create_task(supervise("scheduler", lambda: _run_scheduler(kubeconfig)))
             if "agent" not in config.disable:
                 assert api.pki is not None
-                tg.create_task(_run_agent(kubeconfig, kubelet_agent.Options(
+                agent_options = kubelet_agent.Options(
                     data_dir=os.path.join(config.data_dir, "agent"),
                     registries_file=os.path.join(config.data_dir, "registries.yaml"),
                     api_port=config.kubelet_port,
-                    api_client_ca_pem=api.pki.ca.cert_pem.decode())), name="agent")
+                    api_client_ca_pem=api.pki.ca.cert_pem.decode())
+                tg.create_task(supervise("agent", lambda: _run_agent(kubeconfig,
+                                                                     agent_options)))
             if config.sim_nodes:
-                tg.create_task(hollow.HollowNodes(client, hollow.Options(
-                    count=config.sim_nodes, lease_seconds=config.sim_lease_seconds)).run(),
-                    name="hollow-nodes")
+                tg.create_task(supervise("hollow-nodes", lambda: hollow.HollowNodes(
+                    client, hollow.Options(count=config.sim_nodes,
+                                           lease_seconds=config.sim_lease_seconds)).run()))
             tg.create_task(asyncio.Event().wait(), name="serve")
     finally:
         await client.close()
         await api.stop()
+
+
+async def supervise(name: str, start: Callable[[], Awaitable[None]]) -> None:
+    """Run one bundled part; if it fails, log why and start it again after a back-off, so a
+    bug in one part never takes the API server (and every other part) down with it."""
+    delay = 1.0
+    while True:
+        began = asyncio.get_running_loop().time()
+        try:
+            await start()
+            log.warning("component stopped; restarting name=%s", name)
+        except Exception:
+            log.exception("component failed; restarting name=%s delay=%.0fs", name, delay)
+        if asyncio.get_running_loop().time() - began > 60:
+            delay = 1.0
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 30.0)
 
 
 async def _run_scheduler(kubeconfig: str) -> None:

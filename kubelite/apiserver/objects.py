@@ -8,6 +8,7 @@ store (read-your-writes); compare-and-swap writes go to the store.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Awaitable, Callable
 
 import orjson
@@ -116,7 +117,7 @@ class Objects:
             try:
                 return await self.update(rt, new, kv.mod_revision, dry_run=dry_run)
             except errors.Conflict:
-                continue
+                await settle()
         raise conflict(rt, name)
 
     async def delete(self, rt: registry.ResourceType, namespace: str, name: str,
@@ -131,6 +132,12 @@ class Objects:
         except protocol.RevisionMismatch:
             raise conflict(rt, name) from None
         return decode(kv)
+
+
+async def settle() -> None:
+    """Let the event loop run before retrying a lost compare-and-swap: the write we lost
+    to may still be committing, and reads only see committed data."""
+    await asyncio.sleep(0)
 
 
 def conflict(rt: registry.ResourceType, name: str) -> errors.Conflict:

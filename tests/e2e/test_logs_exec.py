@@ -182,13 +182,20 @@ def test_kubectl_exec(c: cluster_mod.Cluster, shell: str, args: tuple[str, ...],
 def test_exec_with_python_client(core: Any, shell: str) -> None:
     from kubernetes.stream import stream
 
-    out = stream(core.connect_get_namespaced_pod_exec, shell, NS, command=["sh", "-c", "echo py"],
-                 stderr=True, stdin=False, stdout=True, tty=False)
-    assert out == "py\n"
-    tty = stream(core.connect_get_namespaced_pod_exec, shell, NS,
-                 command=["sh", "-c", "test -t 1 && echo on-a-terminal"],
-                 stderr=False, stdin=False, stdout=True, tty=True)
-    assert tty == "on-a-terminal\r\n"  # the terminal turns \n into \r\n
+    def run(command: list[str], tty: bool) -> str:
+        # Without preloading, the client hands us the socket, so we can close it.
+        ws = stream(core.connect_get_namespaced_pod_exec, shell, NS, command=command,
+                    stderr=not tty, stdin=False, stdout=True, tty=tty,
+                    _preload_content=False)
+        try:
+            ws.run_forever(timeout=30)
+            return str(ws.read_all())
+        finally:
+            ws.close()
+
+    assert run(["sh", "-c", "echo py"], tty=False) == "py\n"
+    # the terminal turns \n into \r\n
+    assert run(["sh", "-c", "test -t 1 && echo on-a-terminal"], tty=True) == "on-a-terminal\r\n"
 
 
 def test_node_api_refuses_unauthenticated_callers(c: cluster_mod.Cluster, printed: str) -> None:

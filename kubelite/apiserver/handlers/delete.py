@@ -113,11 +113,13 @@ async def delete_object(ctx: context.Context, rt: registry.ResourceType, namespa
             try:
                 return await ctx.objects.update(rt, obj, kv.mod_revision, dry_run=opts.dry_run), False
             except errors.Conflict:
+                await objects.settle()
                 continue
         try:
             return await ctx.objects.delete(rt, namespace, name, kv.mod_revision,
                                             dry_run=opts.dry_run), True
         except errors.Conflict:
+            await objects.settle()
             continue
     raise objects.conflict(rt, name)
 
