@@ -10,6 +10,8 @@ children sorted the way upstream sorts them (fields < keys < values < indices).
 
 from __future__ import annotations
 
+import functools
+
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -145,7 +147,9 @@ def _value_key(v: Any) -> tuple[Any, ...]:
     return (5,)
 
 
+@functools.lru_cache(maxsize=65536)
 def element_sort_key(pe: PathElement) -> tuple[Any, ...]:
+    """Cached: the same few hundred path elements recur in every write's field sets."""
     kind, text = pe
     if kind == "f":
         return (0, text)
