@@ -47,6 +47,8 @@ def _add_server_args(p: argparse.ArgumentParser) -> None:
                    help="register this many simulated (hollow) nodes")
     p.add_argument("--sim-lease-seconds", type=float, default=10.0,
                    help="how often each simulated node renews its Lease")
+    p.add_argument("--max-pods", type=int, default=0,
+                   help="the bundled agent's pods capacity (default min(110, 10 x cores))")
     _add_node_monitor_args(p)
     _add_kubelet_port_arg(p)
 
@@ -165,6 +167,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         sim_nodes=args.sim_nodes, sim_lease_seconds=args.sim_lease_seconds,
         node_monitor_grace=args.node_monitor_grace_period,
         pod_eviction_timeout=args.pod_eviction_timeout, kubelet_port=args.kubelet_port,
+        max_pods=args.max_pods,
     )
     return _run(lambda: server_mod.run(config))
 

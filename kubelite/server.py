@@ -32,6 +32,7 @@ class ServerConfig:
     node_monitor_grace: float = 40.0
     pod_eviction_timeout: float = 300.0
     kubelet_port: int = 10250  # the bundled agent's node API port (0: any free port)
+    max_pods: int = 0  # the bundled agent's pods capacity (0: min(110, 10 x cores))
 
     def apiserver_config(self) -> apiserver.Config:
         return apiserver.Config(data_dir=self.data_dir, bind=self.bind, port=self.port,
@@ -65,7 +66,7 @@ async def run(config: ServerConfig) -> None:
                 agent_options = kubelet_agent.Options(
                     data_dir=os.path.join(config.data_dir, "agent"),
                     registries_file=os.path.join(config.data_dir, "registries.yaml"),
-                    api_port=config.kubelet_port,
+                    api_port=config.kubelet_port, max_pods=config.max_pods,
                     api_client_ca_pem=api.pki.ca.cert_pem.decode())
                 tg.create_task(supervise("agent", lambda: _run_agent(kubeconfig,
                                                                      agent_options)))
