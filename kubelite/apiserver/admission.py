@@ -8,11 +8,11 @@ unless every step passed, so a rejected write leaves no trace.
 from __future__ import annotations
 
 import re
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from kubelite.api import apply, defaults, errors, registry, schemas, validation
-from kubelite.apiserver import admission_services, admission_tolerations, context, params
-from kubelite.apiserver import strategy
+from kubelite.apiserver import admission_services, admission_tolerations, context, params, strategy
 
 Obj = dict[str, Any]
 # Admission plugins: (ctx, rt, new, old) -> None; may mutate `new` or raise an APIError.

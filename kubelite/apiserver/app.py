@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime
 import logging
 import platform
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -153,7 +154,7 @@ async def _openapi_gv(request: web.Request) -> web.Response:
     headers = {"ETag": f'"{digest}"', "Vary": "Accept"}
     if wanted:
         headers["Cache-Control"] = "public, immutable"
-        headers["Expires"] = (datetime.datetime.now(datetime.timezone.utc)
+        headers["Expires"] = (datetime.datetime.now(datetime.UTC)
                               + datetime.timedelta(days=365)).strftime(
             "%a, %d %b %Y %H:%M:%S GMT")
     if request.headers.get("If-None-Match") == headers["ETag"]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from kubelite.api import errors, registry
 from kubelite.apiserver import objects, watchcache
@@ -25,7 +26,7 @@ class Context:
 
     @staticmethod
     def now() -> datetime.datetime:
-        return datetime.datetime.now(datetime.timezone.utc)
+        return datetime.datetime.now(datetime.UTC)
 
     def resource(self, group: str, version: str, plural: str) -> registry.ResourceType:
         rt = self.registry.lookup(group, version, plural)

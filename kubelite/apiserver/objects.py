@@ -9,7 +9,8 @@ store (read-your-writes); compare-and-swap writes go to the store.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from kubelite.api import errors
 
@@ -38,7 +39,7 @@ class WriteOptions:
     force: bool
 
     @classmethod
-    def parse(cls, q: Mapping[str, str], user_agent: str) -> "WriteOptions":
+    def parse(cls, q: Mapping[str, str], user_agent: str) -> WriteOptions:
         dry = q.getall("dryRun", []) if hasattr(q, "getall") else [q.get("dryRun", "")]
         dry = [d for d in dry if d]
         if any(d != "All" for d in dry):
@@ -75,7 +76,7 @@ class ListOptions:
     include_object: str
 
     @classmethod
-    def parse(cls, q: Mapping[str, str]) -> "ListOptions":
+    def parse(cls, q: Mapping[str, str]) -> ListOptions:
         limit = _int(q, "limit") or 0
         if limit < 0:
             raise errors.BadRequest("limit must be a non-negative integer")
@@ -104,7 +105,7 @@ class DeleteOptions:
     dry_run: bool
 
     @classmethod
-    def parse(cls, q: Mapping[str, str], body: dict[str, Any] | None) -> "DeleteOptions":
+    def parse(cls, q: Mapping[str, str], body: dict[str, Any] | None) -> DeleteOptions:
         body = body or {}
         if body and body.get("kind") not in (None, "DeleteOptions"):
             raise errors.BadRequest(f'expected DeleteOptions, got {body.get("kind")}')

@@ -6,7 +6,7 @@ served generically from the registry, so a newly registered type needs no new ro
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 

@@ -11,10 +11,23 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from kubelite.api import errors, registry
-from kubelite.apiserver import admission_services, app, auth, certs, context, conversion, crds
-from kubelite.apiserver import kubeconfig, kubernetes_service, nodeproxy, objects
-from kubelite.apiserver import memory, params, selection
-from kubelite.apiserver import watchcache
+from kubelite.apiserver import (
+    admission_services,
+    app,
+    auth,
+    certs,
+    context,
+    conversion,
+    crds,
+    kubeconfig,
+    kubernetes_service,
+    memory,
+    nodeproxy,
+    objects,
+    params,
+    selection,
+    watchcache,
+)
 from kubelite.apiserver.handlers import write
 from kubelite.storage import open_store, protocol
 

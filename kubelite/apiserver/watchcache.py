@@ -13,8 +13,9 @@ import asyncio
 import bisect
 import collections
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 
@@ -82,7 +83,7 @@ class Bucket:
     prefix: str
     entries: dict[str, Entry] = field(default_factory=dict)
     _sorted: list[str] | None = None
-    watchers: set["Watcher"] = field(default_factory=set)
+    watchers: set[Watcher] = field(default_factory=set)
 
     def sorted_keys(self) -> list[str]:
         if self._sorted is None:
@@ -120,7 +121,7 @@ Predicate = Callable[[Entry], bool]
 class Watcher:
     """One watch stream's queue of changes, filtered by its predicate."""
 
-    def __init__(self, cache: "Cache", bucket: Bucket, predicate: Predicate) -> None:
+    def __init__(self, cache: Cache, bucket: Bucket, predicate: Predicate) -> None:
         self._cache = cache
         self._bucket = bucket
         self.predicate = predicate
@@ -279,7 +280,7 @@ class Cache:
                                      f"{self.revision}")
             try:
                 await asyncio.wait_for(self._advanced.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def wait_fresh(self) -> None:

@@ -21,7 +21,7 @@ Obj = dict[str, Any]
 
 
 def now_datetime() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 def now() -> str:

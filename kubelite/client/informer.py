@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import aiohttp
 
@@ -208,7 +209,7 @@ class Informer:
                 log.warning("list/watch failed resource=%s error=%s", self.rt.plural, e)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
-            except (OSError, aiohttp.ClientError, asyncio.TimeoutError, ValueError) as e:
+            except (TimeoutError, OSError, aiohttp.ClientError, ValueError) as e:
                 log.warning("watch stream broke resource=%s error=%r", self.rt.plural, e)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)

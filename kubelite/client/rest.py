@@ -13,7 +13,8 @@ import logging
 import os
 import ssl
 import tempfile
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import orjson
@@ -59,7 +60,7 @@ class Client:
         self._session: aiohttp.ClientSession | None = None
 
     @classmethod
-    def from_kubeconfig(cls, path: str, *, user_agent: str = "kubelite") -> "Client":
+    def from_kubeconfig(cls, path: str, *, user_agent: str = "kubelite") -> Client:
         """A client for the current context of a kubeconfig (embedded or file credentials)."""
         with open(path) as f:
             cfg = yaml.safe_load(f)
@@ -129,7 +130,7 @@ class Client:
                     err = _status_error(resp.status, raw)
                     if not (retry and (resp.status >= 500 or resp.status == 429)):
                         raise err
-            except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as e:
+            except (TimeoutError, aiohttp.ClientConnectionError) as e:
                 if not retry or attempt == RETRIES - 1:
                     raise errors.ServiceUnavailable(f"{method} {path}: {e}") from e
             await asyncio.sleep(min(0.1 * 2 ** attempt, 2.0))

@@ -11,7 +11,8 @@ import asyncio
 import collections
 import heapq
 import itertools
-from typing import Callable, Generic, Hashable, TypeVar
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 
@@ -91,7 +92,7 @@ class WorkQueue(Generic[K]):
             self._wakeup.clear()
             try:
                 await asyncio.wait_for(self._wakeup.wait(), wait)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def shut_down(self) -> None:

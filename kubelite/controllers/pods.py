@@ -12,7 +12,7 @@ def parse_time(value: str | None) -> datetime.datetime | None:
     if not value:
         return None
     return datetime.datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(
-        tzinfo=datetime.timezone.utc)
+        tzinfo=datetime.UTC)
 
 
 def is_active(pod: Obj) -> bool:

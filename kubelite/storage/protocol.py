@@ -11,8 +11,9 @@ Only the API server uses a Store; every other component goes through the API.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import AsyncIterator, Literal, Protocol
+from typing import Literal, Protocol
 
 
 class StoreError(Exception):
@@ -30,7 +31,7 @@ class KeyNotFound(StoreError):
 class RevisionMismatch(StoreError):
     """update()/delete() whose expected revision is not the key's current one."""
 
-    def __init__(self, current: "KeyValue") -> None:
+    def __init__(self, current: KeyValue) -> None:
         super().__init__(f"revision mismatch: current is {current.mod_revision}")
         self.current = current
 

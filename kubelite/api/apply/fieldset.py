@@ -11,7 +11,6 @@ children sorted the way upstream sorts them (fields < keys < values < indices).
 from __future__ import annotations
 
 import functools
-
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any

@@ -88,7 +88,7 @@ def _mark_deleting(rt: registry.ResourceType, obj: Obj, opts: params.DeleteOptio
     meta["finalizers"] = finalizers
     if not finalizers:
         meta.pop("finalizers")
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     if not meta.get("deletionTimestamp") or grace < int(meta.get("deletionGracePeriodSeconds") or 0):
         when = now + datetime.timedelta(seconds=grace)
         meta["deletionTimestamp"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")

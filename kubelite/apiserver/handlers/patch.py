@@ -9,8 +9,7 @@ from aiohttp import web
 
 from kubelite.api import apply, errors, registry
 from kubelite.api.patch import jsonpatch, mergepatch, strategic
-from kubelite.apiserver import admission, context, conversion, negotiation, objects, params
-from kubelite.apiserver import strategy
+from kubelite.apiserver import admission, context, conversion, negotiation, objects, params, strategy
 from kubelite.apiserver.handlers import read, write
 from kubelite.apiserver.requestinfo import RequestInfo
 

@@ -11,8 +11,7 @@ from aiohttp import web
 
 from kubelite.api import errors, registry
 from kubelite.api.printers import table as tables
-from kubelite.apiserver import context, conversion, negotiation, objects, params, selection
-from kubelite.apiserver import watchcache
+from kubelite.apiserver import context, conversion, negotiation, objects, params, selection, watchcache
 from kubelite.apiserver.requestinfo import RequestInfo
 
 Obj = dict[str, Any]

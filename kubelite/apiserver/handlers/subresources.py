@@ -11,9 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from kubelite.api import errors, registry
+from kubelite.api import errors, registry, schemas
 from kubelite.api.patch import jsonpatch, mergepatch, strategic
-from kubelite.api import schemas
 from kubelite.apiserver import context, negotiation, objects, params, strategy
 from kubelite.apiserver.handlers import delete as deletes
 from kubelite.apiserver.handlers import read, write

@@ -16,8 +16,7 @@ from aiohttp import web
 
 from kubelite.api import errors, registry
 from kubelite.api.printers import table as tables
-from kubelite.apiserver import context, conversion, negotiation, objects, params, selection
-from kubelite.apiserver import watchcache
+from kubelite.apiserver import context, conversion, negotiation, objects, params, selection, watchcache
 from kubelite.apiserver.handlers import read
 from kubelite.apiserver.requestinfo import RequestInfo
 
@@ -60,7 +59,7 @@ async def _start(ctx: context.Context, rt: registry.ResourceType, info: RequestI
     predicate = selection.build(rt, info.namespace, opts.label_selector, opts.field_selector)
     if info.name:
         name, inner = info.name, predicate
-        predicate = lambda e: e.name == name and inner(e)  # noqa: E731
+        predicate = lambda e: e.name == name and inner(e)
     rv = opts.resource_version
     if rv in ("", "0") and opts.send_initial_events is not False:
         if rv == "":
@@ -106,7 +105,7 @@ async def _pump(ctx: context.Context, rt: registry.ResourceType, response: web.S
     while True:
         try:
             item = await asyncio.wait_for(watcher.next(), BOOKMARK_INTERVAL if bookmarks else None)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await response.write(_bookmark(rt, ctx.cache.revision))
             continue
         if item is None:

@@ -7,8 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from kubelite.api import errors, registry
-from kubelite.apiserver import admission, context, conversion, negotiation, objects, params
-from kubelite.apiserver import strategy
+from kubelite.apiserver import admission, context, conversion, negotiation, objects, params, strategy
 from kubelite.apiserver.handlers import read
 from kubelite.apiserver.requestinfo import RequestInfo
 
