@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import shutil
-import socket
-import subprocess
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
 
 from kubelite.storage import etcd, protocol, sqlite
+from tests.storage import etcd_server
 
 VALUE = b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"k":"' + \
     b"v" * 800 + b'"}}'
@@ -48,51 +44,13 @@ async def _measure(name: str, store: protocol.Store, n: int) -> None:
         await store.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def local_etcd(data_dir: str) -> Iterator[str]:
-    """A throwaway single-member etcd on loopback; yields its etcd:// URL."""
-    client, peer = _free_port(), _free_port()
-    proc = subprocess.Popen(
-        ["etcd", "--name", "bench", "--data-dir", data_dir,
-         "--listen-client-urls", f"http://127.0.0.1:{client}",
-         "--advertise-client-urls", f"http://127.0.0.1:{client}",
-         "--listen-peer-urls", f"http://127.0.0.1:{peer}",
-         "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-         "--initial-cluster", f"bench=http://127.0.0.1:{peer}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_healthy(f"http://127.0.0.1:{client}/health", proc)
-        yield f"etcd://127.0.0.1:{client}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"etcd exited with {proc.returncode}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as resp:
-            if b'"true"' in resp.read():
-                return
-        time.sleep(0.05)
-    raise RuntimeError("etcd did not become healthy")
-
-
 async def main(n: int, etcd_url: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         await _measure("sqlite", sqlite.SQLiteStore(f"{tmp}/state.db", compact_interval=0), n)
         if etcd_url:
             await _measure("etcd", etcd.EtcdStore(etcd.parse_endpoints(etcd_url)), n)
         elif shutil.which("etcd"):
-            with local_etcd(f"{tmp}/etcd") as url:
+            with etcd_server.running(f"{tmp}/etcd") as url:
                 await _measure("etcd", etcd.EtcdStore(etcd.parse_endpoints(url)), n)
         else:
             print("etcd    skipped: no etcd binary and no --etcd endpoint")
