@@ -242,3 +242,19 @@ def test_new_namespace_gets_default_account_and_root_ca(cluster: Cluster, ns: st
                     "configmap/kube-root-ca.crt", "-n", ns, "--timeout=30s")
     ca = cluster.kubectl_json("get", "cm", "kube-root-ca.crt", "-n", ns)["data"]["ca.crt"]
     assert ca.startswith("-----BEGIN CERTIFICATE-----")
+
+
+def test_autoscale_serves_hpa_in_both_versions(cluster: Cluster, ns: str) -> None:
+    cluster.kubectl("create", "deployment", "hpa-target", "--image=busybox", "-n", ns)
+    out = cluster.kubectl("autoscale", "deployment", "hpa-target", "--cpu-percent=50",
+                          "--min=1", "--max=5", "-n", ns).stdout     # protobuf, autoscaling/v1
+    assert "autoscaled" in out
+    base = f"/apis/autoscaling/%s/namespaces/{ns}/horizontalpodautoscalers/hpa-target"
+    v1 = json.loads(cluster.kubectl("get", "--raw", base % "v1").stdout)
+    v2 = json.loads(cluster.kubectl("get", "--raw", base % "v2").stdout)
+    assert v1["spec"]["targetCPUUtilizationPercentage"] == 50
+    assert v2["spec"]["metrics"] == [{"type": "Resource", "resource": {
+        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]
+    assert v1["metadata"]["uid"] == v2["metadata"]["uid"]
+    row = cluster.kubectl("get", "hpa", "hpa-target", "-n", ns).stdout.splitlines()[1].split()
+    assert row[:2] == ["hpa-target", "Deployment/hpa-target"]
