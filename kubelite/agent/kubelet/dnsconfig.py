@@ -88,9 +88,9 @@ def for_pod(pod: Obj, settings: Settings, host: protocol.DNSConfig
         dns = protocol.DNSConfig(settings.cluster_dns, _cluster_searches(
             pod, settings.cluster_domain, host.searches), CLUSTER_OPTIONS)
     elif kind == "cluster":
-        warnings.append(("MissingClusterDNS", "kubelet does not have ClusterDNS IP configured "
+        warnings.append(("MissingClusterDNS", ("kubelet does not have ClusterDNS IP configured "
                          'and cannot create Pod using "ClusterFirst" policy. Falling back to '
-                         '"Default" policy.'))
+                         '"Default" policy.')))
     if spec.get("dnsConfig") is not None:
         dns = merge(dns, spec["dnsConfig"])
     return _fit(dns, warnings), warnings

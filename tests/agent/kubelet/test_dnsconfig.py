@@ -49,9 +49,9 @@ def test_policy_and_config(spec: dict[str, Any], want: tuple[Any, ...]) -> None:
 def test_cut_limits_are_reported() -> None:
     _, warnings = dnsconfig.for_pod(pod(dnsPolicy="Default", dnsConfig={"nameservers": [
         "1.1.1.1", "8.8.8.8"]}), SETTINGS, HOST)
-    assert warnings == [("DNSConfigForming", "Nameserver limits were exceeded, some nameservers "
+    assert warnings == [("DNSConfigForming", ("Nameserver limits were exceeded, some nameservers "
                          "have been omitted, the applied nameserver line is: "
-                         "192.0.2.53 192.0.2.54 1.1.1.1")]
+                         "192.0.2.53 192.0.2.54 1.1.1.1"))]
 
 
 def test_long_search_line_loses_its_tail() -> None:
