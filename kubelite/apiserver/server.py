@@ -19,6 +19,7 @@ from kubelite.apiserver import (
     context,
     conversion,
     crds,
+    kube_dns_service,
     kubeconfig,
     kubernetes_service,
     memory,
@@ -124,7 +125,8 @@ class APIServer:
         kubeconfig.write(self.config.kubeconfig_path, content)
 
     async def _bootstrap(self) -> None:
-        """Objects every cluster has: the system namespaces, the `kubernetes` Service."""
+        """Objects every cluster has: the system namespaces, the `kubernetes` and `kube-dns`
+        Services."""
         assert self.ctx is not None
         ns_rt = self.ctx.namespace_type()
         opts = params.WriteOptions(False, "kubelite", "Strict", False)
@@ -137,6 +139,7 @@ class APIServer:
                     pass
         host = "127.0.0.1" if self.config.bind in ("0.0.0.0", "", "::") else self.config.bind
         await kubernetes_service.ensure(self.ctx, host, self.config.port)
+        await kube_dns_service.ensure(self.ctx, self.config.service_cidr)
 
     async def stop(self) -> None:
         if self._trim is not None:
