@@ -16,7 +16,7 @@ import socket
 from dataclasses import dataclass
 
 from kubelite.agent.images import registries, source, store
-from kubelite.agent.kubelet import backoff, node, objects, podworkers, pulling, sync
+from kubelite.agent.kubelet import adopt, backoff, node, objects, podworkers, pulling, sync
 from kubelite.agent.network import nodecidr, podnet
 from kubelite.agent.nodeapi import pods as nodeapi_pods
 from kubelite.agent.nodeapi import server as nodeapi
@@ -110,11 +110,17 @@ class Agent:
                 self.net = await nodecidr.start(self.client, self.name, self.opts.data_dir,
                                                 self.opts.pod_cidr_wait)
                 workers = podworkers.PodWorkers(self._context(), tg)
+                assert self.runtime is not None
+                await self.runtime.restore()
                 await self._serve_api(sock, workers)
                 pods = informer.Informer(self.client, self.client.resource("v1", "Pod"),
                                          field_selector=f"spec.nodeName={self.name}")
                 pods.add_handlers(workers.handlers())
                 tg.create_task(pods.run(), name="pod-informer")
+                await pods.wait_synced()
+                await adopt.remove_orphans(
+                    self.runtime, lambda: {p["metadata"]["uid"] for p in pods.list()},
+                    self._path("pods"))
                 log.info("node agent running node=%s", self.name)
         finally:
             if self.api is not None:
@@ -122,8 +128,8 @@ class Agent:
             sock.close()
             if self.runtime is not None:
                 await self.runtime.close()
-            if self.net is not None:
-                await self.net.stop()
+            if self.net is not None and not (self.runtime and self.runtime.sandboxes):
+                await self.net.stop()   # pods outlive the agent: keep their bridge
 
     async def _serve_api(self, sock: socket.socket, workers: podworkers.PodWorkers) -> None:
         assert self.runtime is not None

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubelite.agent.kubelet import (
+    adopt,
     backoff,
     containers,
     envs,
@@ -92,6 +93,7 @@ class PodSync:
         self.written: Obj | None = None
         self.volume_paths: dict[str, str] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.adopted = False    # looked for a sandbox a previous agent process left
 
     @property
     def pod_dir(self) -> str:
@@ -137,6 +139,9 @@ class PodSync:
         return True
 
     async def _sandbox(self, pod: Obj) -> bool:
+        if not self.adopted:
+            self.adopted = True
+            await adopt.adopt(self, pod)
         if self.sandbox_id:
             return True
         meta, spec = pod["metadata"], pod.get("spec") or {}

@@ -26,6 +26,7 @@ from kubelite.agent.runtime import (
     logs,
     protocol,
     reaper,
+    restore,
     rootfs,
     runc,
     sandbox,
@@ -59,6 +60,20 @@ class OCIRuntime:
         self.containers: dict[str, container.Container] = {}
         for sub in ("sandboxes", "containers"):
             os.makedirs(os.path.join(options.root, sub), exist_ok=True)
+
+    async def restore(self) -> None:
+        """Adopt the sandboxes and containers a previous agent process left running."""
+        self.sandboxes = restore.load_sandboxes(self.opts.root)
+        found = await restore.load_containers(self.opts.root, self.runc, self.images,
+                                              self.sandboxes, self.opts.cgroup_parent)
+        self.containers = {c.id: c for c in found}
+        restore.start_waiters(found)
+        for sid, sb in list(self.sandboxes.items()):
+            if not sb.pause_pid:
+                log.warning("sandbox lost its pause process, stopping it id=%s", sid)
+                await self.stop_pod_sandbox(sid)
+        log.info("runtime restored sandboxes=%d containers=%d running=%d", len(self.sandboxes),
+                 len(found), sum(1 for c in found if c.state == protocol.RUNNING))
 
     # --- sandboxes ---------------------------------------------------------------------------
 

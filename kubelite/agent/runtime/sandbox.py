@@ -9,11 +9,13 @@ Networking beyond loopback is left to the network hooks (setup/teardown callback
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import shutil
+import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from kubelite.agent.runtime import protocol
 
@@ -32,14 +34,15 @@ class Sandbox:
     state: str = protocol.SANDBOX_READY
     pause: asyncio.subprocess.Process | None = None
     ips: tuple[str, ...] = ()
+    pause_pid: int = 0          # also set for a pause process adopted after an agent restart
 
     @property
     def netns_path(self) -> str:
         return os.path.join(NETNS_DIR, self.netns)
 
     def ns_path(self, kind: str) -> str:
-        assert self.pause is not None
-        return f"/proc/{self.pause.pid}/ns/{kind}"
+        assert self.pause_pid
+        return f"/proc/{self.pause_pid}/ns/{kind}"
 
     def etc_files(self) -> dict[str, str]:
         return {f"/etc/{n}": os.path.join(self.dir, n) for n in ("resolv.conf", "hosts", "hostname")}
@@ -48,6 +51,27 @@ class Sandbox:
         return protocol.PodSandboxStatus(id=self.id, config=self.config, state=self.state,
                                          created_at=self.created_at, netns_path=self.netns_path,
                                          ips=self.ips)
+
+    def save(self) -> None:
+        """Write `<dir>/sandbox.json` so a restarted agent can adopt the sandbox."""
+        doc = {"id": self.id, "config": asdict(self.config), "netns": self.netns,
+               "created_at": self.created_at, "ips": list(self.ips), "pause_pid": self.pause_pid}
+        tmp = os.path.join(self.dir, "sandbox.json.tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(doc, f)
+        os.replace(tmp, os.path.join(self.dir, "sandbox.json"))
+
+
+def load(sandbox_dir: str) -> Sandbox:
+    """The sandbox saved in `sandbox_dir`; raise OSError/ValueError/KeyError if unreadable."""
+    with open(os.path.join(sandbox_dir, "sandbox.json"), encoding="utf-8") as f:
+        doc = json.load(f)
+    cfg = dict(doc["config"])
+    dns = cfg.pop("dns", {}) or {}
+    config = protocol.PodSandboxConfig(**cfg, dns=protocol.DNSConfig(
+        **{k: tuple(v) for k, v in dns.items()}))
+    return Sandbox(doc["id"], config, sandbox_dir, doc["netns"], created_at=doc["created_at"],
+                   ips=tuple(doc["ips"]), pause_pid=int(doc["pause_pid"]))
 
 
 async def run(cmd: list[str]) -> str:
@@ -104,6 +128,8 @@ async def create(sb: Sandbox, setup: protocol.NetworkSetup | None) -> None:
     if ready != b"ready\n":
         err = await sb.pause.stderr.read()
         raise protocol.RuntimeFailure(f"pause process of sandbox {sb.id} failed: {err.decode().strip()}")
+    sb.pause_pid = sb.pause.pid
+    sb.save()
 
 
 async def stop(sb: Sandbox, teardown: protocol.NetworkTeardown | None) -> None:
@@ -111,6 +137,12 @@ async def stop(sb: Sandbox, teardown: protocol.NetworkTeardown | None) -> None:
     if sb.pause is not None and sb.pause.returncode is None:
         sb.pause.kill()
         await sb.pause.wait()
+    elif sb.pause is None and sb.pause_pid:
+        try:    # adopted: not our child, so nothing to wait for
+            os.kill(sb.pause_pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        sb.pause_pid = 0
     if teardown is not None and sb.state == protocol.SANDBOX_READY:
         await teardown(sb.id, sb.netns_path, sb.config)
     sb.state = protocol.SANDBOX_NOT_READY
