@@ -1,0 +1,1 @@
+"""The service proxy: ClusterIP and NodePort load-balancing with one nftables table."""

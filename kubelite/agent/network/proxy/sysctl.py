@@ -1,0 +1,28 @@
+"""Read and write /proc/sys entries of one network namespace (net.* is per namespace)."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+def _path(key: str) -> str:
+    return "/proc/sys/" + key.replace(".", "/")
+
+
+async def _run(netns: str | None, script: str, *args: str) -> str:
+    prefix = ("ip", "netns", "exec", netns) if netns else ()
+    proc = await asyncio.create_subprocess_exec(
+        *prefix, "sh", "-c", script, "sh", *args, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise OSError(f"sysctl in netns {netns}: {err.decode(errors='replace').strip()}")
+    return out.decode().strip()
+
+
+async def read(key: str, netns: str | None = None) -> str:
+    return await _run(netns, 'cat "$1"', _path(key))
+
+
+async def write(key: str, value: str, netns: str | None = None) -> None:
+    await _run(netns, 'echo "$2" > "$1"', _path(key), value)
