@@ -1,0 +1,165 @@
+"""The service proxy for real (root): a test namespace plays the node (bridge, nft table,
+sysctls), three pod namespaces hang on its bridge; pods a and b serve HTTP answering their
+name, pod c is the client. The host's own ruleset and sysctls must stay as they were."""
+
+from __future__ import annotations
+
+import asyncio
+import pathlib
+import secrets
+import shutil
+import socket
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from kubelite.agent.kubelet import netns
+from kubelite.agent.network import podnet
+from kubelite.agent.network.proxy import apply, proxier, sysctl
+from tests.agent.network import test_podnet as podnet_test
+
+pytestmark = pytest.mark.skipif(podnet_test.os.geteuid() != 0 or shutil.which("nft") is None
+                                or shutil.which("ip") is None, reason="needs root, nft, ip")
+VIP, NODE_PORT = "10.43.0.50", 30080
+Obj = dict[str, Any]
+
+
+def service(node_port: bool = True) -> Obj:
+    port: Obj = {"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}
+    if node_port:
+        port["nodePort"] = NODE_PORT
+    return {"metadata": {"namespace": "default", "name": "web"},
+            "spec": {"type": "NodePort" if node_port else "ClusterIP", "clusterIP": VIP,
+                     "ports": [port]}}
+
+
+def endpoint_slice(*ips: str) -> Obj:
+    return {"metadata": {"namespace": "default", "name": "web-abc",
+                         "labels": {"kubernetes.io/service-name": "web"}},
+            "addressType": "IPv4", "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+            "endpoints": [{"addresses": [ip], "conditions": {"ready": True}} for ip in ips]}
+
+
+def host_state() -> tuple[str, str]:
+    return (podnet_test.sh("nft", "list", "tables"),
+            pathlib.Path("/proc/sys/net/ipv4/ip_forward").read_text())
+
+
+@pytest.fixture
+def names() -> Iterator[dict[str, str]]:
+    base = f"kubelite-test-{secrets.token_hex(3)}"
+    n = {"node": base, "a": base + "-a", "b": base + "-b", "c": base + "-c"}
+    for name in n.values():
+        podnet_test.make_netns(name)
+    yield n
+    for name in n.values():
+        podnet_test.drop_netns(name)
+
+
+async def serve(ns: str, ip: str, name: str) -> asyncio.Server:
+    """A tiny HTTP server on ip:8080 in `ns` answering its own name."""
+    async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        await r.readuntil(b"\r\n\r\n")
+        w.write(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(name), name.encode()))
+        await w.drain()
+        w.close()
+    sock = netns.socket_in(f"/run/netns/{ns}")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((ip, 8080))
+    return await asyncio.start_server(handle, sock=sock)
+
+
+async def get(ns: str, ip: str, port: int) -> str:
+    """One HTTP request from inside `ns`; the body."""
+    loop = asyncio.get_running_loop()
+    with netns.socket_in(f"/run/netns/{ns}") as s:
+        await asyncio.wait_for(loop.sock_connect(s, (ip, port)), 5)
+        await loop.sock_sendall(s, b"GET / HTTP/1.0\r\n\r\n")
+        data = b""
+        while chunk := await asyncio.wait_for(loop.sock_recv(s, 4096), 5):
+            data += chunk
+    return data.split(b"\r\n\r\n", 1)[1].decode()
+
+
+@pytest.fixture
+async def cluster(names: dict[str, str], tmp_path: pathlib.Path
+                  ) -> AsyncIterator[tuple[proxier.ServiceProxy, dict[str, str]]]:
+    before = host_state()
+    pn = podnet.PodNetwork(podnet.Config(pod_cidr="10.42.7.0/24", state_dir=str(tmp_path),
+                                         node_netns=names["node"]))
+    await pn.start()
+    ips = {p: (await pn.setup(f"sandbox-{p}", f"/run/netns/{names[p]}"))[0] for p in "abc"}
+    servers = [await serve(names[p], ips[p], f"pod-{p}") for p in "ab"]
+    proxy = proxier.ServiceProxy(None, netns=names["node"],
+                                 node_addresses=["127.0.0.1", str(pn.gateway.ip)],
+                                 cluster_cidr="10.42.0.0/16", service_cidr="10.43.0.0/16")
+    await proxy.start()
+    yield proxy, ips
+    await proxy.stop()
+    for s in servers:
+        s.close()
+    await pn.stop()
+    assert host_state() == before                 # the host was never touched
+
+
+async def spread(ns: str, n: int = 40) -> Counter[str]:
+    return Counter([await get(ns, VIP, 80) for _ in range(n)])
+
+
+async def test_cluster_ip_balances_and_follows_endpoint_changes(
+        names: dict[str, str], cluster: tuple[proxier.ServiceProxy, dict[str, str]]) -> None:
+    proxy, ips = cluster
+    await proxy.sync([service()], [endpoint_slice(ips["a"], ips["b"])])
+    assert set(await spread(names["c"])) == {"pod-a", "pod-b"}
+    began = time.monotonic()
+    await proxy.sync([service()], [endpoint_slice(ips["a"])])
+    first = await get(names["c"], VIP, 80)
+    latency = time.monotonic() - began
+    print(f"endpoint removal -> effect: {latency * 1000:.1f} ms")
+    assert latency < 1.0
+    assert first == "pod-a" and set(await spread(names["c"])) == {"pod-a"}
+
+
+async def test_no_endpoints_refuses_fast(
+        names: dict[str, str], cluster: tuple[proxier.ServiceProxy, dict[str, str]]) -> None:
+    proxy, _ips = cluster
+    await proxy.sync([service()], [endpoint_slice()])
+    for ns, ip, port in ((names["c"], VIP, 80), (names["node"], VIP, 80),
+                         (names["node"], "127.0.0.1", NODE_PORT)):
+        began = time.monotonic()
+        with pytest.raises(ConnectionRefusedError):
+            await get(ns, ip, port)
+        assert time.monotonic() - began < 1.0, (ns, ip, port)
+
+
+async def test_node_port_and_node_namespace_reach_backends(
+        names: dict[str, str], cluster: tuple[proxier.ServiceProxy, dict[str, str]]) -> None:
+    proxy, ips = cluster
+    await proxy.sync([service()], [endpoint_slice(ips["a"], ips["b"])])
+    assert await get(names["node"], "127.0.0.1", NODE_PORT) in {"pod-a", "pod-b"}
+    assert await get(names["node"], VIP, 80) in {"pod-a", "pod-b"}
+    assert await get(names["c"], "10.42.7.1", NODE_PORT) in {"pod-a", "pod-b"}
+
+
+async def test_hairpin_pod_reaches_itself_through_its_service(
+        names: dict[str, str], cluster: tuple[proxier.ServiceProxy, dict[str, str]]) -> None:
+    proxy, ips = cluster
+    await proxy.sync([service()], [endpoint_slice(ips["a"])])
+    assert await get(names["a"], VIP, 80) == "pod-a"
+
+
+async def test_stop_restores_node_namespace(names: dict[str, str],
+                                            tmp_path: pathlib.Path) -> None:
+    node = names["node"]
+    before = [await sysctl.read(k, node) for k in proxier.SYSCTLS]
+    proxy = proxier.ServiceProxy(None, netns=node, node_addresses=["127.0.0.1"],
+                                 cluster_cidr="10.42.0.0/16", service_cidr="10.43.0.0/16")
+    await proxy.start()
+    assert await sysctl.read("net.ipv4.ip_forward", node) == "1"
+    assert "ip kubelite" in await apply.tables(node)
+    await proxy.stop()
+    assert [await sysctl.read(k, node) for k in proxier.SYSCTLS] == before
+    assert await apply.tables(node) == []
