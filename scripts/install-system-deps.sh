@@ -11,6 +11,7 @@ have runc || need+=(runc)                       # the node agent's OCI runtime
 have busybox || need+=(busybox-static)        # test images are built from its static binary
 have docker-registry || need+=(docker-registry) # a local OCI registry for image pull tests
 have ip || need+=(iproute2)                     # pod sandbox network namespaces
+have nft || need+=(nftables)                    # the service proxy's rules (nft -f)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing packages: ${need[*]} (run as root or install them)" >&2
