@@ -19,7 +19,9 @@ import pytest
 from kubelite.agent.kubelet import netns
 from kubelite.agent.network import podnet
 from kubelite.agent.network.proxy import apply, proxier, sysctl
+from kubelite.client import rest
 from tests.agent.network import test_podnet as podnet_test
+from tests.e2e import cluster as e2e_cluster
 
 pytestmark = pytest.mark.skipif(podnet_test.os.geteuid() != 0 or shutil.which("nft") is None
                                 or shutil.which("ip") is None, reason="needs root, nft, ip")
@@ -85,24 +87,30 @@ async def get(ns: str, ip: str, port: int) -> str:
 
 
 @pytest.fixture
-async def cluster(names: dict[str, str], tmp_path: pathlib.Path
-                  ) -> AsyncIterator[tuple[proxier.ServiceProxy, dict[str, str]]]:
+async def pods(names: dict[str, str], tmp_path: pathlib.Path) -> AsyncIterator[dict[str, str]]:
+    """Pods a, b (serving) and c on the node's bridge; their IPs."""
     before = host_state()
-    pn = podnet.PodNetwork(podnet.Config(pod_cidr="10.42.7.0/24", state_dir=str(tmp_path),
+    pn = podnet.PodNetwork(podnet.Config(pod_cidr="10.42.7.0/24", state_dir=str(tmp_path / "ipam"),
                                          node_netns=names["node"]))
     await pn.start()
     ips = {p: (await pn.setup(f"sandbox-{p}", f"/run/netns/{names[p]}"))[0] for p in "abc"}
     servers = [await serve(names[p], ips[p], f"pod-{p}") for p in "ab"]
-    proxy = proxier.ServiceProxy(None, netns=names["node"],
-                                 node_addresses=["127.0.0.1", str(pn.gateway.ip)],
-                                 cluster_cidr="10.42.0.0/16", service_cidr="10.43.0.0/16")
-    await proxy.start()
-    yield proxy, ips
-    await proxy.stop()
+    yield ips
     for s in servers:
         s.close()
     await pn.stop()
     assert host_state() == before                 # the host was never touched
+
+
+@pytest.fixture
+async def cluster(names: dict[str, str], pods: dict[str, str]
+                  ) -> AsyncIterator[tuple[proxier.ServiceProxy, dict[str, str]]]:
+    proxy = proxier.ServiceProxy(None, netns=names["node"],
+                                 node_addresses=["127.0.0.1", "10.42.7.1"],
+                                 cluster_cidr="10.42.0.0/16", service_cidr="10.43.0.0/16")
+    await proxy.start()
+    yield proxy, pods
+    await proxy.stop()
 
 
 async def spread(ns: str, n: int = 40) -> Counter[str]:
@@ -163,3 +171,48 @@ async def test_stop_restores_node_namespace(names: dict[str, str],
     await proxy.stop()
     assert [await sysctl.read(k, node) for k in proxier.SYSCTLS] == before
     assert await apply.tables(node) == []
+
+
+@pytest.fixture
+def api(tmp_path: pathlib.Path) -> Iterator[e2e_cluster.Cluster]:
+    c = e2e_cluster.start(str(tmp_path / "data"), str(tmp_path / "home"), "--disable", "agent")
+    yield c
+    c.stop()
+
+
+async def test_run_follows_the_api(names: dict[str, str], api: e2e_cluster.Cluster,
+                                   pods: dict[str, str]) -> None:
+    """Services and EndpointSlices written through the API reach the data plane."""
+    ips = pods
+    client = rest.Client.from_kubeconfig(api.kubeconfig)
+    svc_rt = client.resource("v1", "Service")
+    slice_rt = client.resource("discovery.k8s.io/v1", "EndpointSlice")
+    svc = service()                                  # no selector: we own its slice
+    svc["spec"]["ports"][0].pop("nodePort")
+    svc = await client.create(svc_rt, svc, "default")
+    vip, node_port = svc["spec"]["clusterIP"], svc["spec"]["ports"][0]["nodePort"]
+    sl = endpoint_slice(ips["a"], ips["b"])
+    await client.create(slice_rt, sl, "default")
+    proxy = proxier.ServiceProxy(client, netns=names["node"], node_addresses=["127.0.0.1"],
+                                 cluster_cidr="10.42.0.0/16", service_cidr="10.43.0.0/16")
+    task = asyncio.create_task(proxy.run())
+    try:
+        await asyncio.wait_for(proxy.wait_applied(lambda t: ips["b"] in t), 10)
+        answers = {await get(names["c"], vip, 80) for _ in range(40)}
+        assert answers == {"pod-a", "pod-b"}
+        assert await get(names["node"], "127.0.0.1", node_port) in answers
+        began = time.monotonic()
+        await client.patch(slice_rt, "web-abc", {"endpoints": sl["endpoints"][:1]},
+                           namespace="default")
+        await asyncio.wait_for(proxy.wait_applied(lambda t: ips["b"] not in t), 5)
+        print(f"API endpoint removal -> rules applied: {(time.monotonic() - began) * 1000:.1f} ms")
+        assert time.monotonic() - began < 1.0
+        assert {await get(names["c"], vip, 80) for _ in range(20)} == {"pod-a"}
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await client.close()
+    assert await apply.tables(names["node"]) == []
+    assert await sysctl.read("net.ipv4.ip_forward", names["node"]) == "0"
+    assert "10.43.0.0/16" not in podnet_test.sh("ip", "-n", names["node"], "route")

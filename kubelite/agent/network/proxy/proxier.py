@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from kubelite.agent.network import bridge, iproute
@@ -39,6 +40,7 @@ class ServiceProxy:
         self._saved: dict[str, str] = {}
         self._route = False
         self._dirty = asyncio.Event()
+        self._changed = asyncio.Condition()
 
     async def start(self) -> None:
         """Write an empty table (with its forward guard), then route and sysctls."""
@@ -63,6 +65,8 @@ class ServiceProxy:
         began = time.monotonic()
         await apply.apply(text, self.netns)
         self.applied = text
+        async with self._changed:
+            self._changed.notify_all()
         log.debug("service rules applied netns=%s ms=%.1f", self.netns,
                   (time.monotonic() - began) * 1000)
         return True
@@ -81,6 +85,11 @@ class ServiceProxy:
         await apply.remove(self.netns)
         self.applied = ""
         log.info("service proxy stopped netns=%s", self.netns)
+
+    async def wait_applied(self, predicate: Callable[[str], bool]) -> None:
+        """Wait until the table last written satisfies `predicate` (its nft text)."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: predicate(self.applied))
 
     def _mark(self, *_objs: Obj) -> None:
         self._dirty.set()
