@@ -42,7 +42,10 @@ def _add_server_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--write-kubeconfig", default="",
                    help="kubeconfig path to write (default <data-dir>/kubeconfig.yaml)")
     p.add_argument("--disable", default="", help="comma-separated bundled parts to switch off "
-                   "(controllers, scheduler, agent)")
+                   "(controllers, scheduler, agent, dns)")
+    p.add_argument("--dns-upstream", action="append", default=[],
+                   help="resolver HOST[:PORT] the cluster DNS asks for other names, repeatable; "
+                   'default the host\'s (/etc/resolv.conf); "none" answers them REFUSED')
     p.add_argument("--sim-nodes", type=int, default=0,
                    help="register this many simulated (hollow) nodes")
     p.add_argument("--sim-lease-seconds", type=float, default=10.0,
@@ -167,7 +170,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         sim_nodes=args.sim_nodes, sim_lease_seconds=args.sim_lease_seconds,
         node_monitor_grace=args.node_monitor_grace_period,
         pod_eviction_timeout=args.pod_eviction_timeout, kubelet_port=args.kubelet_port,
-        max_pods=args.max_pods,
+        max_pods=args.max_pods, dns_upstreams=tuple(args.dns_upstream) or None,
     )
     return _run(lambda: server_mod.run(config))
 

@@ -7,10 +7,13 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kubelite.agent import hollow
 from kubelite.agent.kubelet import agent as kubelet_agent
-from kubelite.apiserver import admission_tolerations
+from kubelite.agent.kubelet import dnsconfig
+from kubelite.agent.network.dns import clusterdns, nodedns
+from kubelite.apiserver import admission_tolerations, kube_dns_service
 from kubelite.apiserver import server as apiserver
 from kubelite.client import rest
 from kubelite.controllers import manager
@@ -33,6 +36,8 @@ class ServerConfig:
     pod_eviction_timeout: float = 300.0
     kubelet_port: int = 10250  # the bundled agent's node API port (0: any free port)
     max_pods: int = 0  # the bundled agent's pods capacity (0: min(110, 10 x cores))
+    # The cluster DNS's resolvers for other names; None: the host's (/etc/resolv.conf).
+    dns_upstreams: tuple[str, ...] | None = None
 
     def apiserver_config(self) -> apiserver.Config:
         return apiserver.Config(data_dir=self.data_dir, bind=self.bind, port=self.port,
@@ -67,7 +72,8 @@ async def run(config: ServerConfig) -> None:
                     data_dir=os.path.join(config.data_dir, "agent"),
                     registries_file=os.path.join(config.data_dir, "registries.yaml"),
                     api_port=config.kubelet_port, max_pods=config.max_pods,
-                    api_client_ca_pem=api.pki.ca.cert_pem.decode())
+                    api_client_ca_pem=api.pki.ca.cert_pem.decode(),
+                    **_dns_options(config, api.config.service_cidr))
                 tg.create_task(supervise("agent", lambda: _run_agent(kubeconfig,
                                                                      agent_options)))
             if config.sim_nodes:
@@ -78,6 +84,16 @@ async def run(config: ServerConfig) -> None:
     finally:
         await client.close()
         await api.stop()
+
+
+def _dns_options(config: ServerConfig, service_cidr: str) -> dict[str, Any]:
+    """Pods resolve through kube-dns; the bundled agent serves it unless "dns" is disabled."""
+    settings = dnsconfig.Settings(cluster_dns=(kube_dns_service.cluster_ip(service_cidr),))
+    if "dns" in config.disable:
+        return {"dns": settings}
+    ups = clusterdns.host_upstreams() if config.dns_upstreams is None else config.dns_upstreams
+    return {"dns": settings, "serve_dns": nodedns.Options(
+        upstreams=tuple(u for u in ups if u != "none"))}
 
 
 async def supervise(name: str, start: Callable[[], Awaitable[None]]) -> None:

@@ -16,8 +16,18 @@ import socket
 from dataclasses import dataclass
 
 from kubelite.agent.images import registries, source, store
-from kubelite.agent.kubelet import adopt, backoff, node, objects, podworkers, pulling, sync
+from kubelite.agent.kubelet import (
+    adopt,
+    backoff,
+    dnsconfig,
+    node,
+    objects,
+    podworkers,
+    pulling,
+    sync,
+)
 from kubelite.agent.network import nodecidr, podnet
+from kubelite.agent.network.dns import nodedns
 from kubelite.agent.nodeapi import pods as nodeapi_pods
 from kubelite.agent.nodeapi import server as nodeapi
 from kubelite.agent.runtime import oci
@@ -45,6 +55,10 @@ class Options:
     api_port: int = nodeapi.DEFAULT_PORT
     api_client_ca_pem: str = ""
     api_tokens: tuple[str, ...] = ()
+    # Pods' DNS (the kubelet's --cluster-dns, --cluster-domain, --resolv-conf), and whether
+    # this agent serves the cluster DNS on its pod gateway (with these upstreams).
+    dns: dnsconfig.Settings = dataclasses.field(default_factory=dnsconfig.Settings)
+    serve_dns: nodedns.Options | None = None
 
 
 def default_node_name() -> str:
@@ -83,7 +97,7 @@ class Agent:
             puller=pulling.Puller(images, config, back, self.recorder), recorder=self.recorder,
             objects=objects.Objects(self.client), node_ip=self.opts.node_ip,
             pods_dir=self._path("pods"), logs_dir=self._path("logs"), backoff=back,
-            pids_limit=self.opts.pod_pids_limit)
+            pids_limit=self.opts.pod_pids_limit, dns=self.opts.dns)
 
     async def _register(self) -> None:
         delay = 0.2
@@ -109,6 +123,9 @@ class Agent:
                     return
                 self.net = await nodecidr.start(self.client, self.name, self.opts.data_dir,
                                                 self.opts.pod_cidr_wait)
+                if self.net is not None and self.opts.serve_dns is not None:
+                    tg.create_task(nodedns.run(self.client, str(self.net.gateway.ip),
+                                               self.opts.serve_dns), name="cluster-dns")
                 workers = podworkers.PodWorkers(self._context(), tg)
                 assert self.runtime is not None
                 await self.runtime.restore()

@@ -21,6 +21,7 @@ from kubelite.agent.kubelet import (
     adopt,
     backoff,
     containers,
+    dnsconfig,
     envs,
     objects,
     probes,
@@ -52,6 +53,7 @@ class Context:
     logs_dir: str
     backoff: backoff.BackOff = field(default_factory=backoff.BackOff)
     pids_limit: int = 0
+    dns: dnsconfig.Settings = field(default_factory=dnsconfig.Settings)
 
 
 @dataclass
@@ -150,7 +152,8 @@ class PodSync:
             hostname=spec.get("hostname") or meta["name"],
             log_directory=os.path.join(self.ctx.logs_dir,
                                        f"{meta['namespace']}_{meta['name']}_{meta['uid']}"),
-            labels=dict(meta.get("labels") or {}))
+            labels=dict(meta.get("labels") or {}),
+            dns=dnsconfig.sandbox_dns(pod, self.ctx.dns, self.ctx.recorder))
         try:
             self.sandbox_id = await self.ctx.runtime.run_pod_sandbox(cfg)
         except protocol.RuntimeFailure as e:
@@ -340,6 +343,9 @@ class PodSync:
 
     async def terminate(self, pod: Obj, grace: float) -> None:
         """preStop hooks, SIGTERM, SIGKILL after the grace period, then tear everything down."""
+        if not self.adopted:    # deleted before its first sync: a previous agent ran it
+            self.adopted = True
+            await adopt.adopt(self, pod)
         spec = pod.get("spec") or {}
         by_name = {c["name"]: c for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])}
         await asyncio.gather(*(self._stop(pod, by_name.get(rec.name, {}), rec, grace)
