@@ -21,7 +21,7 @@ import pytest
 
 from kubelite.agent.images import archive, store
 from kubelite.agent.network import podnet
-from kubelite.agent.runtime import cgroups, reaper
+from kubelite.agent.runtime import cgroups, reaper, restore
 from tests.agent.images import builder
 from tests.e2e import agentenv
 from tests.e2e import cluster as cluster_mod
@@ -54,27 +54,32 @@ class Env:
         self.server = None
 
 
-def _pause_pids(agent_dir: str) -> list[int]:
-    pids = []
+def _sandboxes(agent_dir: str) -> list[dict[str, Any]]:
+    out = []
     for path in glob.glob(os.path.join(agent_dir, "runtime", "sandboxes", "*", "sandbox.json")):
         with open(path) as f:
-            pids.append(int(json.load(f).get("pause_pid") or 0))
-    return [p for p in pids if p > 0]
+            out.append(json.load(f))
+    return out
 
 
 def _cleanup(env: Env) -> None:
     """Safety net: the server, containers, pause processes, veths, netns, mounts."""
     if env.server is not None:
         env.stop()
-    for pid in _pause_pids(env.agent_dir):
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            is_pause = f.read().startswith(b"sleep\0infinity")
-        if is_pause:
-            os.kill(pid, signal.SIGKILL)
-    for sb in glob.glob(os.path.join(env.agent_dir, "runtime", "sandboxes", "*")):
-        subprocess.run(["ip", "link", "delete", podnet.host_veth(os.path.basename(sb))],
+    sandboxes = _sandboxes(env.agent_dir)
+    for sb in sandboxes:
+        if sb["pause_pid"] and restore.pause_alive(sb["pause_pid"]):
+            os.kill(sb["pause_pid"], signal.SIGKILL)
+        subprocess.run(["ip", "link", "delete", podnet.host_veth(sb["id"])],
                        check=False, capture_output=True)
     agentenv.force_cleanup(env.agent_dir)
+    for sb in sandboxes:
+        for path in sorted(cgroups.dirs(f"/kubelite/pod{sb['config']['uid']}"), reverse=True):
+            for sub in sorted(glob.glob(os.path.join(path, "*/")), reverse=True):
+                os.rmdir(sub)
+            os.rmdir(path)
+    if sandboxes and not glob.glob("/sys/class/net/kubelite0/brif/*"):
+        subprocess.run(["ip", "link", "delete", "kubelite0"], check=False, capture_output=True)
 
 
 @pytest.fixture
@@ -93,10 +98,24 @@ def env(tmp_path: Any) -> Iterator[Env]:
             _cleanup(e)
 
 
-def _run_pod(c: cluster_mod.Cluster, name: str) -> dict[str, Any]:
-    c.kubectl("apply", "-f", "-", input=agentenv.pod_yaml(name, NS, "exec sleep 3600"))
-    c.kubectl("wait", "-n", NS, f"pod/{name}", "--for=condition=Ready", "--timeout=60s", timeout=70)
+TICKER = "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done"
+
+
+def _run_pod(c: cluster_mod.Cluster, name: str, command: str = "exec sleep 3600",
+             restart: str = "Always", cond: str = "condition=Ready") -> dict[str, Any]:
+    c.kubectl("apply", "-f", "-", input=agentenv.pod_yaml(name, NS, command, restart=restart))
+    c.kubectl("wait", "-n", NS, f"pod/{name}", f"--for={cond}", "--timeout=60s", timeout=70)
     return c.kubectl_json("get", "pod", name, "-n", NS)  # type: ignore[no-any-return]
+
+
+def _ticks(c: cluster_mod.Cluster) -> list[int]:
+    out = c.kubectl("logs", "keep", "-n", NS).stdout.split("\n")
+    return [int(line.split()[1]) for line in out if line.startswith("tick ")]
+
+
+def _status(c: cluster_mod.Cluster, name: str) -> dict[str, Any]:
+    pod = c.kubectl_json("get", "pod", name, "-n", NS)
+    return pod["status"]["containerStatuses"][0]  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -154,11 +173,14 @@ def test_restart_adopts_running_containers_and_cleans_pods_deleted_meanwhile(
         env: Env, sig: signal.Signals) -> None:
     c = _start_ready(env)
     c.kubectl("create", "namespace", NS)
-    keep = _host(env, _run_pod(c, "keep"))
+    keep = _host(env, _run_pod(c, "keep", TICKER))
     drop = _host(env, _run_pod(c, "drop"))
+    dies = _host(env, _run_pod(c, "dies"))
+    _run_pod(c, "done", "exit 3", restart="Never", cond="jsonpath={.status.phase}=Failed")
 
     env.stop(sig)
     assert reaper.alive(keep.pid) and reaper.alive(drop.pid)
+    os.kill(dies.pid, signal.SIGKILL)   # exits while no agent runs
 
     # While no agent runs: delete "drop" from the API only.
     c = env.start("--disable", "agent")
@@ -180,6 +202,25 @@ def test_restart_adopts_running_containers_and_cleans_pods_deleted_meanwhile(
     assert _host(env, c.kubectl_json("get", "pod", "keep", "-n", NS)).pid == keep.pid
     assert reaper.alive(keep.pid) and keep.netns in _netns()
 
+    # Output written while the agent was down is kept, and copying goes on after it.
+    seen = len(_ticks(c))
+    assert _eventually(lambda: len(_ticks(c)) > seen + 5)
+    ticks = _ticks(c)
+    assert ticks == list(range(len(ticks)))
+
+    done = _status(c, "done")
+    assert done["state"]["terminated"]["exitCode"] == 3 and done["restartCount"] == 0
+    c.kubectl("wait", "-n", NS, "pod/dies", "--for=jsonpath={.status.containerStatuses[0]"
+              ".restartCount}=1", "--timeout=60s", timeout=70)
+    st = _status(c, "dies")
+    assert st["containerID"] != f"runc://{dies.cid}" and "running" in st["state"]
+    assert st["lastState"]["terminated"]["containerID"] == f"runc://{dies.cid}"
+
     c.kubectl("delete", "pod", "keep", "-n", NS, "--grace-period=1", "--timeout=60s", timeout=70)
     assert _eventually(lambda: _gone_from_host(keep))
     assert not os.path.exists(os.path.join(env.agent_dir, "runtime", "containers", keep.cid))
+
+    c.kubectl("delete", "pods", "--all", "-n", NS, "--grace-period=1", "--timeout=60s", timeout=70)
+    runtime = os.path.join(env.agent_dir, "runtime")
+    assert _eventually(lambda: os.listdir(os.path.join(runtime, "sandboxes")) == [])
+    assert os.listdir(os.path.join(runtime, "containers")) == []

@@ -74,8 +74,22 @@ async def remove_orphans(runtime: protocol.Runtime, live_uids: Callable[[], set[
     for s in gone:
         log.info("removing sandbox of a deleted pod pod=%s/%s uid=%s sandbox=%s",
                  s.config.namespace, s.config.name, s.config.uid, s.id)
-        await runtime.remove_pod_sandbox(s.id)
-        await asyncio.to_thread(volumes.teardown, os.path.join(pods_dir, s.config.uid))
-        if s.config.log_directory:
-            shutil.rmtree(s.config.log_directory, ignore_errors=True)
+        await _remove(runtime, s, pods_dir)
     return len(gone)
+
+
+async def remove_pod(runtime: protocol.Runtime, uid: str, pods_dir: str) -> None:
+    """Remove what is left on the host of a pod no worker ran (finished before a restart)."""
+    try:
+        for s in await runtime.list_pod_sandboxes():
+            if s.config.uid == uid:
+                await _remove(runtime, s, pods_dir)
+    except (OSError, protocol.RuntimeFailure):  # must not stop the agent's task group
+        log.exception("removing a finished pod's sandbox failed uid=%s", uid)
+
+
+async def _remove(runtime: protocol.Runtime, s: protocol.PodSandboxStatus, pods_dir: str) -> None:
+    await runtime.remove_pod_sandbox(s.id)
+    await asyncio.to_thread(volumes.teardown, os.path.join(pods_dir, s.config.uid))
+    if s.config.log_directory:
+        shutil.rmtree(s.config.log_directory, ignore_errors=True)

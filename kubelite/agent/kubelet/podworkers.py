@@ -14,7 +14,7 @@ import contextlib
 import logging
 from typing import Any
 
-from kubelite.agent.kubelet import sync
+from kubelite.agent.kubelet import adopt, sync
 from kubelite.api import errors
 from kubelite.client import informer
 
@@ -99,8 +99,12 @@ class PodWorkers:
         worker.kick()
 
     def remove(self, pod: Obj) -> None:
-        worker = self.workers.get(pod["metadata"]["uid"])
-        if worker is not None:
+        uid = pod["metadata"]["uid"]
+        worker = self.workers.get(uid)
+        if worker is None:  # finished before this agent started; a previous one ran it
+            self.tg.create_task(adopt.remove_pod(self.ctx.runtime, uid, self.ctx.pods_dir),
+                                name=f"remove-{uid}")
+        else:
             worker.gone = not worker.pod["metadata"].get("deletionTimestamp")
             worker.kick()
 

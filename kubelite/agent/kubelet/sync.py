@@ -343,6 +343,9 @@ class PodSync:
 
     async def terminate(self, pod: Obj, grace: float) -> None:
         """preStop hooks, SIGTERM, SIGKILL after the grace period, then tear everything down."""
+        if not self.adopted:    # deleted before its first sync: a previous agent ran it
+            self.adopted = True
+            await adopt.adopt(self, pod)
         spec = pod.get("spec") or {}
         by_name = {c["name"]: c for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])}
         await asyncio.gather(*(self._stop(pod, by_name.get(rec.name, {}), rec, grace)

@@ -31,6 +31,7 @@ from kubelite.agent.runtime import (
     runc,
     sandbox,
     spec,
+    stdio,
 )
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,11 @@ class OCIRuntime:
         found = await restore.load_containers(self.opts.root, self.runc, self.images,
                                               self.sandboxes, self.opts.cgroup_parent)
         self.containers = {c.id: c for c in found}
+        for c in found:
+            if not c.exited.is_set() and (readers := stdio.reopen(c.bundle)):
+                c.copier = logs.Copier(logs.LogWriter(
+                    c.log_path, max_size=self.opts.log_max_size,
+                    max_files=self.opts.log_max_files), readers)
         restore.start_waiters(found)
         for sid, sb in list(self.sandboxes.items()):
             if not sb.pause_pid:
@@ -156,19 +162,18 @@ class OCIRuntime:
             raise
 
     async def _create_piped(self, c: container.Container, writer: logs.LogWriter) -> None:
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
+        readers, (out_w, err_w) = stdio.create(c.bundle)
         in_r, c.stdin_fd = os.pipe() if c.config.stdin else (os.open(os.devnull, os.O_RDONLY), -1)
         try:
             c.pid = await self.runc.create(c.id, c.bundle, stdio=(in_r, out_w, err_w))
         except BaseException:
-            for fd in (out_r, err_r):
+            for fd in readers.values():
                 os.close(fd)
             raise
         finally:
             for fd in (in_r, out_w, err_w):
                 os.close(fd)
-        c.copier = logs.Copier(writer, {"stdout": out_r, "stderr": err_r})
+        c.copier = logs.Copier(writer, readers)
 
     async def _create_tty(self, c: container.Container, writer: logs.LogWriter) -> None:
         sock = console.ConsoleSocket()

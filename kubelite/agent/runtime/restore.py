@@ -8,14 +8,15 @@ ones keep the exit code recorded in status.json.
 What is lost across a restart: the new agent is not the parent of adopted processes, so an
 adopted container's exit code cannot be reaped and is reported as 255 (as containerd does
 when the status is lost); the same holds for a container that exited while no agent ran.
-Their stdout/stderr pipes died with the old agent, so adopted containers' logs stop at the
-restart. A sandbox whose pause process is gone is restored NotReady (its IPC/UTS
+Output is not lost: stdout/stderr are FIFOs in the bundle (see stdio), reopened here; a tty
+container's console died with the old agent, so its output after the restart is lost. A sandbox whose pause process is gone is restored NotReady (its IPC/UTS
 namespaces cannot be rejoined), so its pod gets a new sandbox.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -130,6 +131,9 @@ async def _settle(rc: runc.Runc, c: container.Container) -> None:
 async def wait_adopted(c: container.Container) -> None:
     """The waiter of an adopted container: its exit code is lost (not our child)."""
     code = await reaper.wait_exit(c.pid)
+    if c.copier is not None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(c.copier.done.wait(), 2)
     c.record_exit(code, cgroups.oom_kills(c.cgroups_path))
     log.info("adopted container exited id=%s name=%s code=%d", c.id, c.config.name, code)
 
