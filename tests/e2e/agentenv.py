@@ -51,9 +51,10 @@ def force_cleanup(agent_dir: str) -> None:
         shutil.rmtree(os.path.join("/etc/netns", name), ignore_errors=True)
 
 
-def running_cluster(tmp_path_factory: pytest.TempPathFactory, namespace: str
+def running_cluster(tmp_path_factory: pytest.TempPathFactory, namespace: str, *extra: str
                     ) -> Iterator[cluster_mod.Cluster]:
-    """Body of a module fixture: a server with its agent and `namespace`; all torn down after."""
+    """Body of a module fixture: a server (with `extra` flags) with its agent and `namespace`;
+    all torn down after."""
     if why := why_not():
         pytest.skip(why)
     base = tmp_path_factory.mktemp("kubelite-agent")
@@ -61,7 +62,7 @@ def running_cluster(tmp_path_factory: pytest.TempPathFactory, namespace: str
     images = store.Store(os.path.join(data, "agent", "images"))
     builder.Image([builder.busybox_layer()], workdir="/www").docker_save(str(base / "bb.tar"), IMAGE)
     archive.import_archive(images, str(base / "bb.tar"))
-    c = cluster_mod.start(data, str(base / "home"), "--kubelet-port", "0")
+    c = cluster_mod.start(data, str(base / "home"), "--kubelet-port", "0", *extra)
     try:
         c.kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=60s")
         c.kubectl("create", "namespace", namespace)
