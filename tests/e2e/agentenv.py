@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -62,16 +63,28 @@ def running_cluster(tmp_path_factory: pytest.TempPathFactory, namespace: str, *e
     images = store.Store(os.path.join(data, "agent", "images"))
     builder.Image([builder.busybox_layer()], workdir="/www").docker_save(str(base / "bb.tar"), IMAGE)
     archive.import_archive(images, str(base / "bb.tar"))
-    c = cluster_mod.start(data, str(base / "home"), "--kubelet-port", "0", *extra)
+    # The node's cluster DNS gets no upstream: no test query leaves the machine.
+    c = cluster_mod.start(data, str(base / "home"), "--kubelet-port", "0",
+                          "--dns-upstream", "none", *extra)
     try:
         c.kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=60s")
         c.kubectl("create", "namespace", namespace)
         yield c
         c.kubectl("delete", "pods", "--all", "-n", namespace, "--timeout=90s", check=False,
                   timeout=120)
+        wait_sandboxes_gone(os.path.join(data, "agent"))
     finally:
         c.stop()
         force_cleanup(os.path.join(data, "agent"))
+
+
+def wait_sandboxes_gone(agent_dir: str, timeout: float = 60) -> None:
+    """Finished pods are deleted at once and their sandboxes torn down after: wait for the
+    agent to finish, so it stops with none left and takes its bridge down."""
+    path = os.path.join(agent_dir, "runtime", "sandboxes")
+    deadline = time.monotonic() + timeout
+    while os.path.isdir(path) and os.listdir(path) and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def pod_yaml(name: str, namespace: str, command: str, *, restart: str = "Always",

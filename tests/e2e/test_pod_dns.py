@@ -22,7 +22,7 @@ NS = "kubelite-dns-e2e"
 def dns_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster_mod.Cluster]:
     if not agentenv.why_not() and bridge.NAME in podnet_e2e.host_links():
         pytest.skip(f"another kubelite pod network ({bridge.NAME}) is up on this host")
-    yield from agentenv.running_cluster(tmp_path_factory, NS, "--dns-upstream", "none")
+    yield from agentenv.running_cluster(tmp_path_factory, NS)   # no DNS upstream
 
 
 @pytest.fixture(scope="module")
