@@ -8,6 +8,7 @@ import hmac
 import os
 import secrets
 import ssl
+from typing import Any
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -78,7 +79,8 @@ def _cert_user(request: web.Request) -> User | None:
     if not cert:
         return None
     cn, orgs = "", []
-    for rdn in cert.get("subject", ()):
+    subject: Any = cert.get("subject", ())
+    for rdn in subject:
         for key, value in rdn:
             if key == "commonName":
                 cn = value

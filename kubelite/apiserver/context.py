@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubelite.api import errors, registry
+from kubelite.api import errors
+from kubelite.api import registry as registry_mod
 from kubelite.apiserver import objects, watchcache
 
 Obj = dict[str, Any]
@@ -15,7 +16,7 @@ Obj = dict[str, Any]
 
 @dataclass
 class Context:
-    registry: registry.Registry
+    registry: registry_mod.Registry
     objects: objects.Objects
     cache: watchcache.Cache
     # Called after a CRD is written so its types are (re)registered at once.
@@ -28,13 +29,13 @@ class Context:
     def now() -> datetime.datetime:
         return datetime.datetime.now(datetime.UTC)
 
-    def resource(self, group: str, version: str, plural: str) -> registry.ResourceType:
+    def resource(self, group: str, version: str, plural: str) -> registry_mod.ResourceType:
         rt = self.registry.lookup(group, version, plural)
         if rt is None:
             raise errors.PathNotFound()
         return rt
 
-    def namespace_type(self) -> registry.ResourceType:
+    def namespace_type(self) -> registry_mod.ResourceType:
         rt = self.registry.lookup("", "v1", "namespaces")
         assert rt is not None
         return rt

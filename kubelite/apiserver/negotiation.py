@@ -74,7 +74,7 @@ def decode_object(body: bytes, content_type: str) -> dict[str, Any]:
     elif mt in (YAML, "application/x-yaml", "text/yaml"):
         obj = parse_yaml(body)
     elif mt == PROTOBUF:
-        from kubelite.api.protobuf import decode as pb
+        import kubelite.api.protobuf.decode as pb
 
         obj = pb.decode(body)
     else:

@@ -8,6 +8,7 @@ scratch on 410 Gone. Handlers run on the event loop and must only enqueue keys.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -96,7 +97,7 @@ class Informer:
     def list(self) -> list[Obj]:
         return list(self._items.values())
 
-    def by_index(self, index: str, value: str) -> list[Obj]:
+    def by_index(self, index: str, value: str) -> builtins.list[Obj]:
         keys = self._indexes[index].get(value, ())
         return [self._items[k] for k in keys if k in self._items]
 

@@ -41,7 +41,7 @@ class NamespaceController(controller.Controller):
         ns = self.namespaces.get(key)
         if ns is None or not ns["metadata"].get("deletionTimestamp"):
             return
-        if FINALIZER not in (ns.get("spec") or {}).get("finalizers") or []:
+        if FINALIZER not in ((ns.get("spec") or {}).get("finalizers") or []):
             return
         remaining = await self._delete_contents(key)
         if remaining:

@@ -101,7 +101,7 @@ class Scheduler:
         for inf, structured in self._selecting:
             namespace = meta.get("namespace") or "default"
             # the informer's `list` method shadows the builtin in its annotations
-            for obj in inf.by_index("namespace", namespace):  # type: ignore[attr-defined]
+            for obj in inf.by_index("namespace", namespace):
                 raw = (obj.get("spec") or {}).get("selector")
                 if not raw:
                     continue

@@ -93,12 +93,12 @@ async def _server_side_apply(ctx: context.Context, rt: registry.ResourceType, in
 
     if info.subresource == "" and await ctx.objects.get_entry(rt, info.namespace, info.name) is None:
         obj = run(None)
-        warnings = await admission.admit_create(ctx, rt, obj, info.namespace, opts)
+        created_warnings = await admission.admit_create(ctx, rt, obj, info.namespace, opts)
         try:
             stored = await ctx.objects.create(rt, conversion.to_storage(rt, obj),
                                               dry_run=opts.dry_run)
             return read.respond_object(ctx, rt, stored, accept, 201,
-                                       admission.warning_headers(warnings))
+                                       admission.warning_headers(created_warnings))
         except errors.AlreadyExists:
             pass  # raced with another writer: apply onto what is there now
 

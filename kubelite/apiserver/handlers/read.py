@@ -143,16 +143,15 @@ async def list_(ctx: context.Context, request: web.Request, rt: registry.Resourc
             meta["remainingItemCount"] = remaining
     if accept.table:
         objs = [present(rt, e.decode()) for e in entries]
-        body = tables.to_table(rt, objs, now=ctx.now(), include_object=opts.include_object,
-                               resource_version=str(revision), continue_token=token,
-                               remaining=remaining or None)
-        return negotiation.json_response(body)
-    list_head = {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": meta}
+        table = tables.to_table(rt, objs, now=ctx.now(), include_object=opts.include_object,
+                                resource_version=str(revision), continue_token=token,
+                                remaining=remaining or None)
+        return negotiation.json_response(table)
+    list_head: Obj = {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": meta}
     if accept.partial_metadata:
-        list_head = {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
-                     "metadata": meta,
-                     "items": [_partial(e.decode()) for e in entries]}
-        return negotiation.json_response(list_head)
+        partial = {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                   "metadata": meta, "items": [_partial(e.decode()) for e in entries]}
+        return negotiation.json_response(partial)
     if accept.yaml or conversion.needs_conversion(rt) or rt.crd is not None:
         list_head["items"] = [present(rt, e.decode()) for e in entries]
         return negotiation.encode_response(list_head, accept)
