@@ -20,6 +20,7 @@ up: system-deps $(STAMP)
 	$(VENV)/bin/kubelite server $(ARGS)
 
 test: system-deps $(STAMP)
+	$(VENV)/bin/mypy kubelite
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -28,6 +29,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/api.py
+	$(PY) bench/scheduler.py --only basic-500,running
+	$(PY) -m bench.store
+	$(PY) -m bench.dns
 
 clean:
 	rm -rf $(VENV) .pytest_cache
