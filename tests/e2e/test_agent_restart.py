@@ -41,8 +41,8 @@ class Env:
         return os.path.join(self.data, "agent")
 
     def start(self, *extra: str) -> cluster_mod.Cluster:
-        self.server = cluster_mod.start(self.data, self.home, "--kubelet-port", "0", *extra,
-                                        port=self.port)
+        self.server = cluster_mod.start(self.data, self.home, "--kubelet-port", "0",
+                                        "--dns-upstream", "none", *extra, port=self.port)
         return self.server
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:

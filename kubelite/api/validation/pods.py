@@ -23,6 +23,9 @@ def validate_spec(spec: Any, path: str) -> list[errors.Cause]:
         return []
     volumes = _volume_names(spec, path)
     causes = _volumes(spec, path)
+    if spec.get("containers") == []:
+        # The schema only says "present"; upstream's PodSpec rule wants at least one.
+        causes.append(field.required(field.join(path, "containers")))
     seen: set[str] = set()
     for key in ("initContainers", "containers"):
         for i, ctr in enumerate(spec.get(key) or []):

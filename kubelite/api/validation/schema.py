@@ -244,7 +244,7 @@ def missing_required(n: Node, value: Any, path: str, out: list[errors.Cause]) ->
             return
         for r in n.required:
             v = value.get(r)
-            if v is None or v == "" or v == []:
+            if v is None or v == "":
                 out.append(field.required(field.join(path, r)))
         for k, v in value.items():
             sub = n.props.get(k)
