@@ -72,11 +72,18 @@ def _reap(pid: int) -> int:
 
 
 def alive(pid: int) -> bool:
+    """Whether a process runs. A zombie (exited, not yet reaped by whichever subreaper
+    inherited it) counts as dead: kill(pid, 0) alone would still succeed on it."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != b"Z"
 
 
 SIGNALS = {s.name.removeprefix("SIG"): s for s in signal.Signals}
