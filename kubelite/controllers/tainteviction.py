@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kubelite.api import errors
+from kubelite.api import errors, taints
 from kubelite.client import events, factory, informer, rest
 from kubelite.controllers import controller
 
@@ -24,26 +24,11 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
 
-def tolerates(toleration: Obj, taint: Obj) -> bool:
-    """v1.Toleration.ToleratesTaint: empty effect matches all; empty key with Exists
-    matches every key."""
-    effect = toleration.get("effect") or ""
-    if effect and effect != taint.get("effect"):
-        return False
-    key = toleration.get("key") or ""
-    if key and key != taint.get("key"):
-        return False
-    operator = toleration.get("operator") or "Equal"
-    if operator == "Exists":
-        return True
-    return operator == "Equal" and (toleration.get("value") or "") == (taint.get("value") or "")
-
-
-def used_tolerations(taints: list[Obj], tolerations: list[Obj]) -> list[Obj] | None:
+def used_tolerations(node_taints: list[Obj], tolerations: list[Obj]) -> list[Obj] | None:
     """The first toleration matching each taint; None when some taint is not tolerated."""
     used = []
-    for taint in taints:
-        match = next((t for t in tolerations if tolerates(t, taint)), None)
+    for taint in node_taints:
+        match = next((t for t in tolerations if taints.tolerates(t, taint)), None)
         if match is None:
             return None
         used.append(match)

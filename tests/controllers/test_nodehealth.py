@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from kubelite.api import taints
 from kubelite.controllers import nodehealth, tainteviction
 
 Obj = dict[str, Any]
@@ -131,7 +132,7 @@ NOTREADY = {"key": nodehealth.NOT_READY, "effect": "NoExecute"}
                  False, id="unequal"),
 ])
 def test_tolerates(toleration: Obj, taint: Obj, want: bool) -> None:
-    assert tainteviction.tolerates(toleration, taint) is want
+    assert taints.tolerates(toleration, taint) is want
 
 
 @pytest.mark.parametrize("tolerations,want", [

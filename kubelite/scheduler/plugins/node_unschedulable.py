@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubelite.api import taints
 from kubelite.scheduler import handle as handle_mod
-from kubelite.scheduler import nodeinfo, podinfo, protocol, taints
+from kubelite.scheduler import nodeinfo, podinfo, protocol
 
 NAME = "NodeUnschedulable"
 REASON = "node(s) were unschedulable"
