@@ -8,8 +8,8 @@ import hmac
 import os
 import secrets
 import ssl
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 

@@ -138,8 +138,8 @@ def ensure(directory: str, bind: str) -> PKI:
         _write_pair(directory, "ca", ca)
     pairs: dict[str, KeyPair] = {}
     specs = {
-        "serving": dict(cn="kube-apiserver", hosts=serving_hosts(bind), server=True),
-        "admin": dict(cn="system:admin", orgs=("system:masters",)),
+        "serving": {"cn": "kube-apiserver", "hosts": serving_hosts(bind), "server": True},
+        "admin": {"cn": "system:admin", "orgs": ("system:masters",)},
     }
     for name, spec in specs.items():
         pair = _read_pair(directory, name)

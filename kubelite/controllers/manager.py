@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from kubelite.client import factory, rest
 from kubelite.controllers import (
     controller,
+    deployment,
     endpoints,
     endpointslice,
     namespace,
@@ -49,12 +50,8 @@ def _builders(opts: Options) -> list[Callable[[rest.Client, factory.InformerFact
         endpointslice.EndpointSliceController,
         lambda c, f: nodeipam.NodeIPAMController(c, f, cluster_cidr=opts.cluster_cidr,
                                                  mask_size=opts.node_cidr_mask_size),
+        deployment.DeploymentController,
     ]
-    try:
-        from kubelite.controllers import deployment
-    except ImportError:  # built in a later step
-        return builders
-    builders.append(deployment.DeploymentController)
     return builders
 
 
