@@ -26,7 +26,7 @@ from kubelite.agent.kubelet import (
     pulling,
     sync,
 )
-from kubelite.agent.network import nodecidr, podnet
+from kubelite.agent.network import nodecidr, podnet, routes
 from kubelite.agent.network.dns import nodedns
 from kubelite.agent.nodeapi import pods as nodeapi_pods
 from kubelite.agent.nodeapi import server as nodeapi
@@ -50,6 +50,9 @@ class Options:
     lease_seconds: float = 10.0
     # Seconds to wait at start for the Node's pod CIDR (node IPAM); 0: no pod network.
     pod_cidr_wait: float = 30.0
+    # The cluster's pod network (node IPAM's cluster CIDR): routes to other nodes' pod
+    # CIDRs inside it are kept, and forwarding leaves it never.
+    cluster_cidr: str = "10.42.0.0/16"
     # The node API (logs, exec): its port (0 = any free one), and who may call it: holders
     # of a client certificate signed by this CA, or of one of these bearer tokens.
     api_port: int = nodeapi.DEFAULT_PORT
@@ -123,6 +126,10 @@ class Agent:
                     return
                 self.net = await nodecidr.start(self.client, self.name, self.opts.data_dir,
                                                 self.opts.pod_cidr_wait)
+                if self.net is not None:
+                    tg.create_task(routes.NodeRoutes(
+                        self.client, node_name=self.name, cluster_cidr=self.opts.cluster_cidr,
+                        state_dir=self._path("network")).run(), name="node-routes")
                 if self.net is not None and self.opts.serve_dns is not None:
                     tg.create_task(nodedns.run(self.client, str(self.net.gateway.ip),
                                                self.opts.serve_dns), name="cluster-dns")

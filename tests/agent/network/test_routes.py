@@ -1,0 +1,144 @@
+"""Routes between nodes: which routes a node wants (pure), and, for real (root), keeping
+them in a test namespace's routing table and turning forwarding on behind its guard.
+The host's own routes, ruleset and sysctls must stay as they were."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import secrets
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from kubelite.agent.network import forwarding, routes
+from kubelite.agent.network.proxy import apply, sysctl
+from tests.agent.network import test_podnet as podnet_test
+
+Obj = dict[str, Any]
+CLUSTER = "10.42.0.0/16"
+needs_root = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("nft") is None
+                                or shutil.which("ip") is None, reason="needs root, nft, ip")
+
+
+def node(name: str, ip: str = "", *cidrs: str, deleting: bool = False) -> Obj:
+    meta: Obj = {"name": name}
+    if deleting:
+        meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    return {"metadata": meta,
+            "spec": {"podCIDR": cidrs[0], "podCIDRs": list(cidrs)} if cidrs else {},
+            "status": {"addresses": [{"type": "Hostname", "address": name}] +
+                       ([{"type": "InternalIP", "address": ip}] if ip else [])}}
+
+
+@pytest.mark.parametrize(("nodes", "want"), [
+    ([node("a", "10.45.0.1", "10.42.0.0/24"), node("b", "10.45.0.2", "10.42.1.0/24")],
+     {"10.42.1.0/24": "10.45.0.2"}),
+    ([node("b", "", "10.42.1.0/24")], {}),
+    ([node("b", "10.45.0.2")], {}),
+    ([node("b", "127.1.0.2", "10.42.1.0/24")], {}),
+    ([node("hollow-0", "10.45.0.9", "10.64.0.0/24")], {}),
+    ([node("b", "10.45.0.2", "10.42.1.0/24", deleting=True)], {}),
+    ([node("b", "10.45.0.2", "fd00:42::/64", "10.42.1.0/24")], {"10.42.1.0/24": "10.45.0.2"}),
+    ([node("b", "10.45.0.2", "10.42.1.0/24"), node("c", "10.45.0.3", "10.42.2.0/24")],
+     {"10.42.1.0/24": "10.45.0.2", "10.42.2.0/24": "10.45.0.3"}),
+], ids=["other-node", "no-ip", "no-cidr", "loopback-next-hop", "outside-cluster",
+        "deleting", "dual-stack", "two-others"])
+def test_desired(nodes: list[Obj], want: dict[str, str]) -> None:
+    assert routes.desired(nodes, "a", CLUSTER) == want
+
+
+def test_internal_ip_prefers_ipv4() -> None:
+    n = {"status": {"addresses": [{"type": "InternalIP", "address": "fd00::2"},
+                                  {"type": "InternalIP", "address": "10.45.0.2"}]}}
+    assert routes.internal_ip(n) == "10.45.0.2"
+
+
+def test_guard_text_without_nodes_has_no_elements() -> None:
+    text = forwarding.render(CLUSTER, [])
+    assert "elements" not in text and f"ip daddr {CLUSTER} accept" in text
+    assert "ip saddr" not in text
+
+
+def test_guard_lets_pods_out_only_where_the_proxy_masquerades_them() -> None:
+    assert f"ip saddr {CLUSTER} accept" in forwarding.render(CLUSTER, [], pod_egress=True)
+
+
+@pytest.fixture
+def ns() -> Iterator[str]:
+    """A namespace with a link to 10.45.0.0/24 (a veth pair; the peer stays inside)."""
+    name = f"kubelite-test-{secrets.token_hex(3)}"
+    podnet_test.make_netns(name)
+    try:
+        podnet_test.sh("ip", "-n", name, "link", "add", "kubelite-t0", "type", "veth",
+                       "peer", "name", "kubelite-t1")
+        podnet_test.sh("ip", "-n", name, "addr", "add", "10.45.0.1/24", "dev", "kubelite-t0")
+        for link in ("kubelite-t0", "kubelite-t1"):
+            podnet_test.sh("ip", "-n", name, "link", "set", link, "up")
+        yield name
+    finally:
+        podnet_test.drop_netns(name)
+
+
+def route_table(ns: str) -> list[Obj]:
+    return json.loads(podnet_test.sh("ip", "-n", ns, "-json", "route", "show"))
+
+
+def host_state() -> tuple[str, str, str]:
+    return (podnet_test.sh("ip", "route", "show"), podnet_test.sh("nft", "list", "tables"),
+            pathlib.Path("/proc/sys/net/ipv4/ip_forward").read_text())
+
+
+@needs_root
+async def test_sync_installs_replaces_and_removes_only_its_own(ns: str) -> None:
+    before = host_state()
+    podnet_test.sh("ip", "-n", ns, "route", "add", "10.42.9.0/24", "via", "10.45.0.9")
+    assert await routes.sync({"10.42.1.0/24": "10.45.0.2"}, ns) == {"10.42.1.0/24": "10.45.0.2"}
+    assert await routes.installed(ns) == {"10.42.1.0/24": "10.45.0.2"}
+
+    # A node's address changed, another came; one whose next hop is off-link is refused.
+    want = {"10.42.1.0/24": "10.45.0.3", "10.42.2.0/24": "10.45.0.4", "10.42.3.0/24": "10.99.0.1"}
+    assert await routes.sync(want, ns) == {"10.42.1.0/24": "10.45.0.3",
+                                           "10.42.2.0/24": "10.45.0.4"}
+    assert await routes.installed(ns) == {"10.42.1.0/24": "10.45.0.3",
+                                          "10.42.2.0/24": "10.45.0.4"}
+
+    assert await routes.sync({"10.42.2.0/24": "10.45.0.4"}, ns) == {"10.42.2.0/24": "10.45.0.4"}
+    await routes.remove_all(ns)
+    assert await routes.installed(ns) == {}
+    # The route kubelite did not make is still there.
+    assert [r["dst"] for r in route_table(ns) if r["dst"].startswith("10.42.")] == ["10.42.9.0/24"]
+    assert host_state() == before
+
+
+@needs_root
+async def test_forwarding_on_behind_guard_and_restored(ns: str, tmp_path: pathlib.Path) -> None:
+    before = host_state()
+    assert await sysctl.read(forwarding.SYSCTL, ns) == "0"
+    fwd = forwarding.Forwarding(CLUSTER, str(tmp_path), ns)
+    await fwd.enable(["10.45.0.1", "10.45.0.2"])
+    assert await sysctl.read(forwarding.SYSCTL, ns) == "1"
+    table = await apply.nft("list", "table", "ip", forwarding.TABLE, netns=ns)
+    assert "10.45.0.2" in table and "drop" in table
+    await fwd.enable(["10.45.0.1", "10.45.0.2", "10.45.0.3"])       # a node joined
+    assert "10.45.0.3" in await apply.nft("list", "table", "ip", forwarding.TABLE, netns=ns)
+
+    await fwd.disable()
+    assert await sysctl.read(forwarding.SYSCTL, ns) == "0"
+    assert f"ip {forwarding.TABLE}" not in await apply.tables(ns)
+    assert not os.listdir(tmp_path)
+    assert host_state() == before
+
+
+@needs_root
+async def test_forwarding_left_on_by_a_crash_is_restored_on_next_start(
+        ns: str, tmp_path: pathlib.Path) -> None:
+    await forwarding.Forwarding(CLUSTER, str(tmp_path), ns).enable(["10.45.0.2"])
+    restarted = forwarding.Forwarding(CLUSTER, str(tmp_path), ns)
+    await restarted.enable(["10.45.0.2"])       # sees "1" now, must keep the older "0"
+    await restarted.disable()
+    assert await sysctl.read(forwarding.SYSCTL, ns) == "0"
+    assert f"ip {forwarding.TABLE}" not in await apply.tables(ns)
