@@ -21,6 +21,7 @@ from kubelite.agent import hollow
 from kubelite.agent.images import cli as image_cli
 from kubelite.agent.kubelet import agent as kubelet_agent
 from kubelite.agent.network.dns import clusterdns
+from kubelite.agent.network.proxy import node as proxynode
 from kubelite.client import rest
 from kubelite.controllers import manager
 from kubelite.scheduler import scheduler
@@ -42,7 +43,8 @@ def _add_server_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--write-kubeconfig", default="",
                    help="kubeconfig path to write (default <data-dir>/kubeconfig.yaml)")
     p.add_argument("--disable", default="", help="comma-separated bundled parts to switch off "
-                   "(controllers, scheduler, agent, dns)")
+                   "(controllers, scheduler, agent, dns, service-proxy, servicelb)")
+    _add_egress_arg(p)
     p.add_argument("--dns-upstream", action="append", default=[],
                    help="resolver HOST[:PORT] the cluster DNS asks for other names, repeatable; "
                    'default the host\'s (/etc/resolv.conf); "none" answers them REFUSED')
@@ -54,6 +56,12 @@ def _add_server_args(p: argparse.ArgumentParser) -> None:
                    help="the bundled agent's pods capacity (default min(110, 10 x cores))")
     _add_node_monitor_args(p)
     _add_kubelet_port_arg(p)
+
+
+def _add_egress_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--egress-masquerade", action=argparse.BooleanOptionalAction, default=True,
+                   help="pods reach addresses beyond the cluster's networks masqueraded as "
+                   "the node (default); --no-egress-masquerade drops such traffic")
 
 
 def _add_kubelet_port_arg(p: argparse.ArgumentParser) -> None:
@@ -113,6 +121,13 @@ def _add_agent_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("--node-name", default="", help="node name (default: the hostname)")
     p.add_argument("--node-ip", default="127.0.0.1", help="the node's InternalIP")
     p.add_argument("--max-pods", type=int, default=0, help="pods capacity (default min(110, 10 x cores))")
+    p.add_argument("--disable-service-proxy", action="store_true",
+                   help="run no service proxy (and no ServiceLB) on this node")
+    p.add_argument("--disable-servicelb", action="store_true",
+                   help="give LoadBalancer services no address on this node")
+    p.add_argument("--service-cidr", default="10.43.0.0/16", help="the cluster's Service range")
+    p.add_argument("--cluster-cidr", default="10.42.0.0/16", help="the cluster's pod range")
+    _add_egress_arg(p)
     _add_kubelet_port_arg(p)
 
 
@@ -124,7 +139,11 @@ def cmd_agent(args: argparse.Namespace) -> int:
     opts = kubelet_agent.Options(data_dir=os.path.join(data_dir, "agent"), node_name=args.node_name,
                                  node_ip=args.node_ip, max_pods=args.max_pods,
                                  registries_file=os.path.join(data_dir, "registries.yaml"),
-                                 api_port=args.kubelet_port, api_client_ca_pem=_read_text(args.ca_file))
+                                 api_port=args.kubelet_port, api_client_ca_pem=_read_text(args.ca_file),
+                                 service_proxy=None if args.disable_service_proxy else proxynode.Options(
+                                     cluster_cidr=args.cluster_cidr, service_cidr=args.service_cidr,
+                                     egress_masquerade=args.egress_masquerade,
+                                     servicelb=not args.disable_servicelb))
 
     async def main() -> None:
         client = rest.Client(args.server, ssl_context=tls, token=args.token, user_agent="kubelite-agent")
@@ -171,6 +190,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         node_monitor_grace=args.node_monitor_grace_period,
         pod_eviction_timeout=args.pod_eviction_timeout, kubelet_port=args.kubelet_port,
         max_pods=args.max_pods, dns_upstreams=tuple(args.dns_upstream) or None,
+        egress_masquerade=args.egress_masquerade,
     )
     return _run(lambda: server_mod.run(config))
 

@@ -13,6 +13,7 @@ from kubelite.agent import hollow
 from kubelite.agent.kubelet import agent as kubelet_agent
 from kubelite.agent.kubelet import dnsconfig
 from kubelite.agent.network.dns import clusterdns, nodedns
+from kubelite.agent.network.proxy import node as proxynode
 from kubelite.apiserver import admission_tolerations, kube_dns_service
 from kubelite.apiserver import server as apiserver
 from kubelite.client import rest
@@ -38,6 +39,9 @@ class ServerConfig:
     max_pods: int = 0  # the bundled agent's pods capacity (0: min(110, 10 x cores))
     # The cluster DNS's resolvers for other names; None: the host's (/etc/resolv.conf).
     dns_upstreams: tuple[str, ...] | None = None
+    # Pods' traffic beyond the cluster's networks leaves masqueraded as the node (k3s's
+    # default); off: the node drops it.
+    egress_masquerade: bool = True
 
     def apiserver_config(self) -> apiserver.Config:
         return apiserver.Config(data_dir=self.data_dir, bind=self.bind, port=self.port,
@@ -73,6 +77,7 @@ async def run(config: ServerConfig) -> None:
                     registries_file=os.path.join(config.data_dir, "registries.yaml"),
                     api_port=config.kubelet_port, max_pods=config.max_pods,
                     api_client_ca_pem=api.pki.ca.cert_pem.decode(),
+                    service_proxy=_proxy_options(config, api.config.service_cidr),
                     **_dns_options(config, api.config.service_cidr))
                 tg.create_task(supervise("agent", lambda: _run_agent(kubeconfig,
                                                                      agent_options)))
@@ -84,6 +89,15 @@ async def run(config: ServerConfig) -> None:
     finally:
         await client.close()
         await api.stop()
+
+
+def _proxy_options(config: ServerConfig, service_cidr: str) -> proxynode.Options | None:
+    """The bundled agent proxies Services unless "service-proxy" is disabled; ServiceLB
+    rides on it unless "servicelb" is."""
+    if "service-proxy" in config.disable:
+        return None
+    return proxynode.Options(service_cidr=service_cidr, egress_masquerade=config.egress_masquerade,
+                             servicelb="servicelb" not in config.disable)
 
 
 def _dns_options(config: ServerConfig, service_cidr: str) -> dict[str, Any]:

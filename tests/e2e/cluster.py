@@ -77,6 +77,8 @@ def start(data_dir: str, home: str, *extra: str, port: int = 0,
     port = port or free_port()
     os.makedirs(data_dir, exist_ok=True)
     log_path = os.path.join(data_dir, "server.log")
+    if "--egress-masquerade" not in extra:      # tests: no pod packet leaves the machine
+        extra = (*extra, "--no-egress-masquerade")
     log = open(log_path, "ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "kubelite.cli", "server", "--data-dir", data_dir,

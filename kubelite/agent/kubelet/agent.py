@@ -28,6 +28,7 @@ from kubelite.agent.kubelet import (
 )
 from kubelite.agent.network import nodecidr, podnet, routes
 from kubelite.agent.network.dns import nodedns
+from kubelite.agent.network.proxy import node as proxynode
 from kubelite.agent.nodeapi import pods as nodeapi_pods
 from kubelite.agent.nodeapi import server as nodeapi
 from kubelite.agent.runtime import oci
@@ -62,6 +63,8 @@ class Options:
     # this agent serves the cluster DNS on its pod gateway (with these upstreams).
     dns: dnsconfig.Settings = dataclasses.field(default_factory=dnsconfig.Settings)
     serve_dns: nodedns.Options | None = None
+    # The service proxy (ClusterIP, NodePort, ServiceLB) for this node; None: off.
+    service_proxy: proxynode.Options | None = None
 
 
 def default_node_name() -> str:
@@ -130,6 +133,11 @@ class Agent:
                     tg.create_task(routes.NodeRoutes(
                         self.client, node_name=self.name, cluster_cidr=self.opts.cluster_cidr,
                         state_dir=self._path("network")).run(), name="node-routes")
+                if self.net is not None and self.opts.service_proxy is not None:
+                    tg.create_task(proxynode.run(
+                        self.client, self.name, self.opts.node_ip, str(self.net.gateway.ip),
+                        self.opts.service_proxy, state_dir=self._path("network")),
+                        name="service-proxy")
                 if self.net is not None and self.opts.serve_dns is not None:
                     tg.create_task(nodedns.run(self.client, str(self.net.gateway.ip),
                                                self.opts.serve_dns), name="cluster-dns")

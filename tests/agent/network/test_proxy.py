@@ -159,6 +159,36 @@ async def test_hairpin_pod_reaches_itself_through_its_service(
     assert await get(names["a"], VIP, 80) == "pod-a"
 
 
+async def test_client_ip_affinity_survives_updates(
+        names: dict[str, str], cluster: tuple[proxier.ServiceProxy, dict[str, str]]) -> None:
+    proxy, ips = cluster
+    sticky = service()
+    sticky["spec"]["sessionAffinity"] = "ClientIP"
+    await proxy.sync([sticky], [endpoint_slice(ips["a"], ips["b"])])
+    [chosen] = set(await spread(names["c"], 20))
+    other = service(node_port=False)                 # an unrelated change rewrites the table
+    other["metadata"]["name"], other["spec"]["clusterIP"] = "other", "10.43.0.51"
+    await proxy.sync([sticky, other], [endpoint_slice(ips["a"], ips["b"])])
+    assert set(await spread(names["c"], 20)) == {chosen}
+    left = "a" if chosen == "pod-b" else "b"         # its endpoint goes: the client moves
+    await proxy.sync([sticky, other], [endpoint_slice(ips[left])])
+    assert set(await spread(names["c"], 10)) == {f"pod-{left}"}
+
+
+async def test_load_balancer_address_reaches_backends(
+        names: dict[str, str], cluster: tuple[proxier.ServiceProxy, dict[str, str]]) -> None:
+    proxy, ips = cluster
+    lb = service()
+    lb["spec"]["type"] = "LoadBalancer"
+    lb["status"] = {"loadBalancer": {"ingress": [{"ip": "10.42.7.1", "ipMode": "VIP"}]}}
+    await proxy.sync([lb], [endpoint_slice(ips["a"], ips["b"])])
+    assert await get(names["node"], "10.42.7.1", 80) in {"pod-a", "pod-b"}
+    assert await get(names["c"], "10.42.7.1", 80) in {"pod-a", "pod-b"}
+    await proxy.sync([lb], [endpoint_slice()])
+    with pytest.raises(ConnectionRefusedError):
+        await get(names["c"], "10.42.7.1", 80)
+
+
 async def test_stop_restores_node_namespace(names: dict[str, str],
                                             tmp_path: pathlib.Path) -> None:
     node = names["node"]
@@ -171,6 +201,24 @@ async def test_stop_restores_node_namespace(names: dict[str, str],
     await proxy.stop()
     assert [await sysctl.read(k, node) for k in proxier.SYSCTLS] == before
     assert await apply.tables(node) == []
+
+
+async def test_a_crashed_proxys_sysctls_are_restored_by_the_next(
+        names: dict[str, str], tmp_path: pathlib.Path) -> None:
+    node, state = names["node"], str(tmp_path / "proxy-sysctls.json")
+    before = [await sysctl.read(k, node) for k in proxier.SYSCTLS]
+
+    def new() -> proxier.ServiceProxy:
+        return proxier.ServiceProxy(None, netns=node, node_addresses=["127.0.0.1"],
+                                    cluster_cidr="10.42.0.0/16", service_cidr="10.43.0.0/16",
+                                    state_file=state)
+    await new().start()                     # and never stopped: a crash
+    assert await sysctl.read("net.ipv4.ip_forward", node) == "1"
+    again = new()
+    await again.start()
+    await again.stop()
+    assert [await sysctl.read(k, node) for k in proxier.SYSCTLS] == before
+    assert not pathlib.Path(state).exists()
 
 
 @pytest.fixture

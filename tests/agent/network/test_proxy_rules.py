@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kubelite.agent.network.proxy import rules
+from kubelite.agent.network.proxy import apply, rules, serviceports
 
 Obj = dict[str, Any]
 CFG = rules.Config("10.42.0.0/16", "10.43.0.0/16", ("127.0.0.1", "192.168.1.5"))
@@ -86,12 +86,73 @@ def test_node_port_on_every_node_address_marks_for_masquerade() -> None:
     service(ip="None"), service(ip=""), service(type="ExternalName"),
     service(ip="fd00::1")], ids=["headless", "no-ip", "external-name", "ipv6"])
 def test_services_without_a_cluster_ip_are_skipped(svc: Obj) -> None:
-    assert rules.service_ports([svc], [eps("10.42.7.2")]) == []
+    assert serviceports.service_ports([svc], [eps("10.42.7.2")]) == []
 
 
 def test_terminating_and_duplicate_endpoints() -> None:
     sl = eps("10.42.7.2", "10.42.7.2", "10.42.7.3")
     sl["endpoints"][2]["conditions"] = {"ready": False, "serving": True, "terminating": True}
     del sl["endpoints"][1]["conditions"]            # unset ready means ready
-    [sp] = rules.service_ports([service()], [sl])
+    [sp] = serviceports.service_ports([service()], [sl])
     assert sp.endpoints == (("10.42.7.2", 8080),)
+
+
+def test_client_ip_affinity_sends_known_clients_back() -> None:
+    svc = service(sessionAffinity="ClientIP",
+                  sessionAffinityConfig={"clientIP": {"timeoutSeconds": 60}})
+    text = rules.render([svc], [eps("10.42.7.2", "10.42.7.3")], CFG)
+    base = "default/web/tcp/http/10.42.7."
+    assert chain(text, "service-default/web/tcp/http")[:2] == [
+        f"ip saddr @affinity-{base}2/8080 goto endpoint-{base}2/8080",
+        f"ip saddr @affinity-{base}3/8080 goto endpoint-{base}3/8080"]
+    assert chain(text, f"endpoint-{base}2/8080")[1] == \
+        f"update @affinity-{base}2/8080 {{ ip saddr }}"
+    assert f"set affinity-{base}2/8080 {{\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n" \
+           "\t\ttimeout 60s\n\t}" in text
+    default = rules.render([service(sessionAffinity="ClientIP")], [eps("10.42.7.2")], CFG)
+    assert "timeout 10800s" in default
+    assert "affinity" not in rules.render([service()], [eps("10.42.7.2")], CFG)
+
+
+@pytest.mark.parametrize("ingress,reached", [
+    ([{"ip": "192.168.1.5", "ipMode": "VIP"}], ["192.168.1.5"]),
+    ([{"ip": "192.168.1.5"}, {"ip": "10.0.0.9", "ipMode": "Proxy"}], ["192.168.1.5"]),
+    ([{"hostname": "lb.example"}], [])], ids=["vip", "proxy-mode-skipped", "hostname"])
+def test_load_balancer_addresses_reach_the_service(ingress: list[Obj], reached: list[str]) -> None:
+    svc = service(type="LoadBalancer", node_port=30080)
+    svc["status"] = {"loadBalancer": {"ingress": ingress}}
+    text = rules.render([svc], [eps("10.42.7.2")], CFG)
+    ext = "external-default/web/tcp/http"
+    for ip in reached:
+        assert f"{ip} . tcp . 80 : goto {ext}" in text
+    assert "10.0.0.9" not in text
+    dead = rules.render([svc], [], CFG)
+    assert all(f"{ip} . tcp . 80" in dead for ip in reached)     # no endpoints: rejected
+
+
+def test_egress_masquerade_lets_pods_out_as_the_node() -> None:
+    cfg = rules.Config("10.42.0.0/16", "10.43.0.0/16", ("127.0.0.1",), egress_masquerade=True)
+    text = rules.render([], [], cfg)
+    nets = "{ 10.42.0.0/16, 10.43.0.0/16 }"
+    assert chain(text, "filter-forward")[-1] == f"ip saddr != 10.42.0.0/16 ip daddr != {nets} drop"
+    assert chain(text, "nat-postrouting")[1] == \
+        f"ip saddr 10.42.0.0/16 ip daddr != {nets} masquerade"
+    assert "ip saddr 10.42.0.0/16 ip daddr" not in rules.render([], [], CFG)
+
+
+def test_update_keeps_unchanged_affinity_sets_and_drops_stale_parts() -> None:
+    sticky = service(sessionAffinity="ClientIP")
+    old = rules.render([sticky], [eps("10.42.7.2", "10.42.7.3")], CFG)
+    new = rules.render([sticky], [eps("10.42.7.2")], CFG)
+    lines = apply.transaction(new, old).splitlines()
+    assert lines[:2] == ["add table ip kubelite", "flush table ip kubelite"]
+    base = "default/web/tcp/http/10.42.7."
+    assert f"delete set ip kubelite affinity-{base}3/8080" in lines
+    assert f"delete chain ip kubelite endpoint-{base}3/8080" in lines
+    assert f"delete set ip kubelite affinity-{base}2/8080" not in lines
+    assert "delete map ip kubelite service-ips" in lines     # redeclared with its elements
+    assert not any(line.startswith("delete chain ip kubelite nat-") for line in lines)
+    assert lines.index("delete map ip kubelite service-ips") < lines.index(
+        f"delete chain ip kubelite endpoint-{base}3/8080")
+    first = apply.transaction(new)
+    assert first.startswith("add table ip kubelite\ndelete table ip kubelite\n")

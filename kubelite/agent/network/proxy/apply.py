@@ -1,7 +1,11 @@
 """Write the proxy's table into a network namespace atomically with `nft -f -`.
 
-Only table `ip kubelite` is ever touched: one transaction adds it (so the delete cannot
-fail), deletes it and writes the new one, so packets never see a half-built table.
+Only table `ip kubelite` is ever touched, always in one transaction, so packets never
+see a half-built table. The first write adds the table (so the delete cannot fail),
+deletes it and writes the new one. Later writes replace the previous one in place:
+flush every rule, delete the chains, maps and sets that go or get redeclared, and write
+the new text, but keep the session-affinity sets whose declaration is unchanged, so
+clients stay with their endpoint across updates.
 """
 
 from __future__ import annotations
@@ -31,13 +35,30 @@ async def nft(*args: str, netns: str | None = None, stdin: str | None = None) ->
     return out.decode()
 
 
-def transaction(table_text: str) -> str:
-    """The `nft -f` input replacing table kubelite by `table_text` in one go."""
-    return (f"add table ip {rules.TABLE}\ndelete table ip {rules.TABLE}\n" + table_text)
+def _kept(name: str, old: tuple[str, str], new: dict[str, tuple[str, str]]) -> bool:
+    """An affinity set survives if the new table declares it identically; chains
+    survive (emptied) if the new table still has them."""
+    if old[0] == "chain":
+        return name in new
+    return name.startswith(rules.AFFINITY_PREFIX) and new.get(name) == old
 
 
-async def apply(table_text: str, netns: str | None = None) -> None:
-    await nft("-f", "-", netns=netns, stdin=transaction(table_text))
+def transaction(table_text: str, previous: str = "") -> str:
+    """The `nft -f` input replacing table kubelite (last written as `previous`, "" if
+    unknown) by `table_text` in one go."""
+    t = f"ip {rules.TABLE}"
+    if not previous:
+        return f"add table {t}\ndelete table {t}\n" + table_text
+    new = rules.blocks(table_text)
+    drop = [f"delete {kind} {t} {name}" for name, (kind, body) in rules.blocks(previous).items()
+            if not _kept(name, (kind, body), new)]
+    # Sets and maps before chains: a map element may still name a chain.
+    drop.sort(key=lambda line: line.split()[1] == "chain")
+    return "\n".join([f"add table {t}", f"flush table {t}", *drop, table_text])
+
+
+async def apply(table_text: str, netns: str | None = None, previous: str = "") -> None:
+    await nft("-f", "-", netns=netns, stdin=transaction(table_text, previous))
 
 
 async def tables(netns: str | None = None) -> list[str]:

@@ -30,11 +30,14 @@ SYSCTLS = ("net.ipv4.ip_forward", "net.bridge.bridge-nf-call-iptables",
 class ServiceProxy:
     def __init__(self, client: Any, *, netns: str | None, node_addresses: tuple[str, ...] |
                  list[str], cluster_cidr: str, service_cidr: str,
-                 bridge_name: str = bridge.NAME, debounce: float = 0.05) -> None:
+                 bridge_name: str = bridge.NAME, debounce: float = 0.05,
+                 egress_masquerade: bool = False, state_file: str = "") -> None:
         self.client = client
         self.netns = netns
-        self.cfg = rules.Config(cluster_cidr, service_cidr, tuple(node_addresses))
+        self.cfg = rules.Config(cluster_cidr, service_cidr, tuple(node_addresses),
+                                egress_masquerade)
         self.bridge_name = bridge_name
+        self.state_file = state_file            # sysctls to restore, kept across a crash
         self.debounce = debounce
         self.applied = ""                       # the table text last written
         self._saved: dict[str, str] = {}
@@ -50,12 +53,24 @@ class ServiceProxy:
             await iproute.ip("route", "replace", self.cfg.service_cidr, "dev",
                              self.bridge_name, netns=ns)
             self._route = True
-        for key in SYSCTLS:
-            old = await sysctl.read(key, self.netns)
-            if old != "1":
-                self._saved[key] = old
-                await sysctl.write(key, "1", self.netns)
+        await self._enable_sysctls()
         log.info("service proxy started netns=%s changed=%s", self.netns, sorted(self._saved))
+
+    async def _enable_sysctls(self) -> None:
+        """Turn SYSCTLS on, remembering (on disk too) what they were; a crashed run's
+        record holds the true originals."""
+        crashed = sysctl.load_saved(self.state_file)
+        for key in SYSCTLS:
+            try:
+                now = await sysctl.read(key, self.netns)
+            except OSError as e:     # no br_netfilter: pods on one bridge miss un-DNAT
+                log.warning("sysctl unavailable key=%s error=%s", key, e)
+                continue
+            if key in crashed or now != "1":
+                self._saved[key] = crashed.get(key, now)
+                sysctl.save(self.state_file, self._saved)
+            if now != "1":
+                await sysctl.write(key, "1", self.netns)
 
     async def sync(self, services: list[Obj], slices: list[Obj]) -> bool:
         """Write the table for these objects; False if it was already current."""
@@ -63,7 +78,7 @@ class ServiceProxy:
         if text == self.applied:
             return False
         began = time.monotonic()
-        await apply.apply(text, self.netns)
+        await apply.apply(text, self.netns, self.applied)
         self.applied = text
         async with self._changed:
             self._changed.notify_all()
@@ -77,6 +92,7 @@ class ServiceProxy:
         for key, old in self._saved.items():
             await sysctl.write(key, old, self.netns)
         self._saved.clear()
+        sysctl.forget(self.state_file)
         if self._route:
             with contextlib.suppress(iproute.CommandFailed):   # gone with the bridge
                 await iproute.ip("route", "del", self.cfg.service_cidr, "dev",

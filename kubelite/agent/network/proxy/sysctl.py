@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 
 
 def _path(key: str) -> str:
@@ -26,3 +28,26 @@ async def read(key: str, netns: str | None = None) -> str:
 
 async def write(key: str, value: str, netns: str | None = None) -> None:
     await _run(netns, 'echo "$2" > "$1"', _path(key), value)
+
+
+def load_saved(path: str) -> dict[str, str]:
+    """Values a previous run changed and could not restore (it crashed); {} if none."""
+    if not path or not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return {str(k): str(v) for k, v in json.load(f).items()}
+
+
+def save(path: str, values: dict[str, str]) -> None:
+    """Remember original values before changing them, so a crash cannot lose them."""
+    if not path:
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump(values, f)
+    os.replace(path + ".tmp", path)
+
+
+def forget(path: str) -> None:
+    if path and os.path.exists(path):
+        os.remove(path)
