@@ -9,39 +9,13 @@ loopback-only sandbox, 127.0.0.1 in the pod's namespace reaches the pod's server
 
 from __future__ import annotations
 
-import ctypes
-import os
 import socket
-import threading
 
-CLONE_NEWNET = 0x40000000
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _create_in(netns_path: str, family: int, box: list[object]) -> None:
-    try:
-        fd = os.open(netns_path, os.O_RDONLY)
-        try:
-            if _libc.setns(fd, CLONE_NEWNET) != 0:
-                err = ctypes.get_errno()
-                raise OSError(err, f"setns {netns_path}: {os.strerror(err)}")
-        finally:
-            os.close(fd)
-        box.append(socket.socket(family, socket.SOCK_STREAM))
-    except OSError as e:
-        box.append(e)
+from kubelite.agent.network import rtnl
 
 
 def socket_in(netns_path: str, family: int = socket.AF_INET) -> socket.socket:
     """A fresh, unconnected, non-blocking TCP socket in `netns_path`."""
-    box: list[object] = []
-    thread = threading.Thread(target=_create_in, args=(netns_path, family, box),
-                              name="kubelite-netns", daemon=True)
-    thread.start()
-    thread.join()
-    result = box[0]
-    if isinstance(result, OSError):
-        raise result
-    assert isinstance(result, socket.socket)
-    result.setblocking(False)
-    return result
+    sock = rtnl.run_in_netns(netns_path, lambda: socket.socket(family, socket.SOCK_STREAM))
+    sock.setblocking(False)
+    return sock

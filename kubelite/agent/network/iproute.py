@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 
 NETNS_DIR = "/run/netns"
 
@@ -46,6 +47,12 @@ async def ip_batch(lines: list[str], netns: str = "") -> None:
 
 
 async def link_exists(name: str, netns: str = "") -> bool:
+    if not netns:   # the agent's own namespace: ask the kernel directly, no process
+        try:
+            socket.if_nametoindex(name)
+        except OSError:
+            return False
+        return True
     try:
         await ip("link", "show", "dev", name, netns=netns)
     except CommandFailed:

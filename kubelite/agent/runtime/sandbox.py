@@ -1,14 +1,14 @@
 """Pod sandboxes: a network namespace with loopback up, and a pause process owning the
 pod's IPC and UTS namespaces, which every container of the pod joins by path.
 
-The pause process is `unshare --ipc --uts` running `sleep infinity` after setting the pod's
-hostname: no image and no runc call, so a sandbox costs two short `ip` calls and a fork.
-Networking beyond loopback is left to the network hooks (setup/teardown callbacks).
+The pause process is `sleep infinity` spawned in new IPC and UTS namespaces named after the
+pod: no image and no runc call. The namespaces are made in-process (see namespaces), so a
+sandbox costs one spawn. Networking beyond loopback is left to the network hooks
+(setup/teardown callbacks).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -17,7 +17,7 @@ import signal
 import time
 from dataclasses import asdict, dataclass, field
 
-from kubelite.agent.runtime import protocol
+from kubelite.agent.runtime import namespaces, protocol, reaper
 
 log = logging.getLogger(__name__)
 NETNS_DIR = "/run/netns"
@@ -32,9 +32,9 @@ class Sandbox:
     netns: str
     created_at: float = field(default_factory=time.time)
     state: str = protocol.SANDBOX_READY
-    pause: asyncio.subprocess.Process | None = None
     ips: tuple[str, ...] = ()
     pause_pid: int = 0          # also set for a pause process adopted after an agent restart
+    own_pause: bool = False     # the pause process is our child (not adopted)
 
     @property
     def netns_path(self) -> str:
@@ -74,17 +74,6 @@ def load(sandbox_dir: str) -> Sandbox:
                    ips=tuple(doc["ips"]), pause_pid=int(doc["pause_pid"]))
 
 
-async def run(cmd: list[str]) -> str:
-    """Run a short host command; raise RuntimeFailure with its stderr when it fails."""
-    proc = await asyncio.create_subprocess_exec(*cmd, stdin=asyncio.subprocess.DEVNULL,
-                                                stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE)
-    out, err = await proc.communicate()
-    if proc.returncode != 0:
-        raise protocol.RuntimeFailure(f"{' '.join(cmd)}: {err.decode(errors='replace').strip()}")
-    return out.decode()
-
-
 def hostname_of(config: protocol.PodSandboxConfig) -> str:
     return (config.hostname or config.name)[:63]
 
@@ -113,36 +102,31 @@ def write_files(sb: Sandbox) -> None:
 
 async def create(sb: Sandbox, setup: protocol.NetworkSetup | None) -> None:
     """Network namespace, loopback, hooks, files, pause process. Undo with `destroy`."""
-    await run(["ip", "netns", "add", sb.netns])
-    await run(["ip", "-n", sb.netns, "link", "set", "lo", "up"])
+    try:
+        await namespaces.create_netns(sb.netns_path)
+    except OSError as e:
+        raise protocol.RuntimeFailure(f"network namespace of sandbox {sb.id}: {e}") from e
     if setup is not None:
         sb.ips = tuple(await setup(sb.id, sb.netns_path, sb.config))
     write_files(sb)
-    script = 'hostname "$0" && echo ready && exec sleep infinity'
-    sb.pause = await asyncio.create_subprocess_exec(
-        "unshare", "--ipc", "--uts", "--", "sh", "-c", script, hostname_of(sb.config),
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, start_new_session=True)
-    assert sb.pause.stdout is not None and sb.pause.stderr is not None
-    ready = await sb.pause.stdout.readline()
-    if ready != b"ready\n":
-        err = await sb.pause.stderr.read()
-        raise protocol.RuntimeFailure(f"pause process of sandbox {sb.id} failed: {err.decode().strip()}")
-    sb.pause_pid = sb.pause.pid
+    try:
+        sb.pause_pid = await namespaces.spawn_pause(hostname_of(sb.config))
+    except OSError as e:
+        raise protocol.RuntimeFailure(f"pause process of sandbox {sb.id} failed: {e}") from e
+    sb.own_pause = True
     sb.save()
 
 
 async def stop(sb: Sandbox, teardown: protocol.NetworkTeardown | None) -> None:
     """Kill the pause process and tear the pod network down; idempotent."""
-    if sb.pause is not None and sb.pause.returncode is None:
-        sb.pause.kill()
-        await sb.pause.wait()
-    elif sb.pause is None and sb.pause_pid:
-        try:    # adopted: not our child, so nothing to wait for
+    if sb.pause_pid:
+        try:
             os.kill(sb.pause_pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        sb.pause_pid = 0
+        if sb.own_pause:    # our child: reap it (an adopted one is not ours to wait for)
+            await reaper.wait_exit(sb.pause_pid)
+        sb.pause_pid, sb.own_pause = 0, False
     if teardown is not None and sb.state == protocol.SANDBOX_READY:
         await teardown(sb.id, sb.netns_path, sb.config)
     sb.state = protocol.SANDBOX_NOT_READY
@@ -150,7 +134,6 @@ async def stop(sb: Sandbox, teardown: protocol.NetworkTeardown | None) -> None:
 
 async def destroy(sb: Sandbox) -> None:
     """Delete the network namespace and the sandbox's files; idempotent."""
-    if os.path.exists(sb.netns_path):
-        await run(["ip", "netns", "delete", sb.netns])
+    namespaces.delete_netns(sb.netns_path)
     shutil.rmtree(os.path.join(NETNS_ETC, sb.netns), ignore_errors=True)
     shutil.rmtree(sb.dir, ignore_errors=True)
