@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import ipaddress
 import logging
 import os
 import shutil
@@ -36,7 +37,8 @@ def default_data_dir() -> str:
 def _add_server_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default=os.environ.get("KUBELITE_DATA_DIR") or default_data_dir(),
                    help="where the store, certificates and kubeconfig live")
-    p.add_argument("--bind", default="127.0.0.1", help="address the API server listens on")
+    p.add_argument("--bind", default="127.0.0.1", help="address(es) the API server listens on, "
+                   "comma-separated (e.g. 127.0.0.1,10.0.0.5 for agents on other nodes)")
     p.add_argument("--port", type=int, default=6443, help="HTTPS port of the API server")
     p.add_argument("--store", default="sqlite",
                    help='"sqlite" (embedded, default) or etcd://HOST:PORT[,HOST:PORT...]')
@@ -54,6 +56,11 @@ def _add_server_args(p: argparse.ArgumentParser) -> None:
                    help="how often each simulated node renews its Lease")
     p.add_argument("--max-pods", type=int, default=0,
                    help="the bundled agent's pods capacity (default min(110, 10 x cores))")
+    p.add_argument("--node-ip", default="127.0.0.1",
+                   help="the bundled node's InternalIP (other nodes route its pods via it)")
+    p.add_argument("--node-network", action="append", default=[], metavar="CIDR", type=_cidr,
+                   help="network of other nodes' InternalIPs, repeatable: the API server "
+                   "reaches their agents (logs, exec) there; default loopback only")
     _add_node_monitor_args(p)
     _add_kubelet_port_arg(p)
 
@@ -62,6 +69,13 @@ def _add_egress_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--egress-masquerade", action=argparse.BooleanOptionalAction, default=True,
                    help="pods reach addresses beyond the cluster's networks masqueraded as "
                    "the node (default); --no-egress-masquerade drops such traffic")
+
+
+def _cidr(text: str) -> str:
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not a network in CIDR notation: {text!r}") from e
 
 
 def _add_kubelet_port_arg(p: argparse.ArgumentParser) -> None:
@@ -119,7 +133,8 @@ def _add_agent_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("--data-dir", default=os.environ.get("KUBELITE_DATA_DIR") or default_data_dir(),
                    help="the agent keeps images, containers, volumes and logs in <data-dir>/agent")
     p.add_argument("--node-name", default="", help="node name (default: the hostname)")
-    p.add_argument("--node-ip", default="127.0.0.1", help="the node's InternalIP")
+    p.add_argument("--node-ip", default="127.0.0.1", help="the node's InternalIP: its node "
+                   "API listens there and other nodes route this node's pods via it")
     p.add_argument("--max-pods", type=int, default=0, help="pods capacity (default min(110, 10 x cores))")
     p.add_argument("--disable-service-proxy", action="store_true",
                    help="run no service proxy (and no ServiceLB) on this node")
@@ -191,6 +206,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         pod_eviction_timeout=args.pod_eviction_timeout, kubelet_port=args.kubelet_port,
         max_pods=args.max_pods, dns_upstreams=tuple(args.dns_upstream) or None,
         egress_masquerade=args.egress_masquerade,
+        node_ip=args.node_ip, node_networks=tuple(args.node_network),
     )
     return _run(lambda: server_mod.run(config))
 

@@ -39,13 +39,16 @@ class ServerConfig:
     max_pods: int = 0  # the bundled agent's pods capacity (0: min(110, 10 x cores))
     # The cluster DNS's resolvers for other names; None: the host's (/etc/resolv.conf).
     dns_upstreams: tuple[str, ...] | None = None
+    node_ip: str = "127.0.0.1"  # the bundled agent's InternalIP
+    node_networks: tuple[str, ...] = ()  # CIDRs where the API server may reach node agents
     # Pods' traffic beyond the cluster's networks leaves masqueraded as the node (k3s's
     # default); off: the node drops it.
     egress_masquerade: bool = True
 
     def apiserver_config(self) -> apiserver.Config:
         return apiserver.Config(data_dir=self.data_dir, bind=self.bind, port=self.port,
-                                store=self.store, kubeconfig=self.kubeconfig)
+                                store=self.store, kubeconfig=self.kubeconfig,
+                                node_networks=self.node_networks)
 
 
 async def run(config: ServerConfig) -> None:
@@ -76,6 +79,7 @@ async def run(config: ServerConfig) -> None:
                     data_dir=os.path.join(config.data_dir, "agent"),
                     registries_file=os.path.join(config.data_dir, "registries.yaml"),
                     api_port=config.kubelet_port, max_pods=config.max_pods,
+                    node_ip=config.node_ip,
                     api_client_ca_pem=api.pki.ca.cert_pem.decode(),
                     service_proxy=_proxy_options(config, api.config.service_cidr),
                     **_dns_options(config, api.config.service_cidr))

@@ -92,13 +92,36 @@ def issue(ca: KeyPair, cn: str, *, orgs: tuple[str, ...] = (), hosts: tuple[str,
     return KeyPair(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
 
 
-def serving_hosts(bind: str) -> tuple[str, ...]:
+def serving_hosts(binds: tuple[str, ...]) -> tuple[str, ...]:
+    """The serving certificate's names: loopback, the in-cluster names, and every address
+    the server listens on (a wildcard bind names none)."""
     hosts = ["127.0.0.1", "::1", "localhost", "kubernetes", "kubernetes.default",
              "kubernetes.default.svc", "kubernetes.default.svc.cluster.local",
              socket.gethostname()]
-    if bind not in ("0.0.0.0", "::") and bind not in hosts:
-        hosts.append(bind)
+    hosts += [b for b in binds if b not in ("0.0.0.0", "::", "")]
     return tuple(dict.fromkeys(hosts))
+
+
+def _names_cover(pair: KeyPair, hosts: tuple[str, ...]) -> bool:
+    """Whether the certificate names every address in `hosts` (a new --bind needs a new one)."""
+    addresses = [h for h in hosts if _is_ip(h)]
+    if not addresses:
+        return True
+    cert = x509.load_pem_x509_certificate(pair.cert_pem)
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    have = {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
+    return all(str(ipaddress.ip_address(h)) in have for h in addresses)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _read_pair(directory: str, name: str) -> KeyPair | None:
@@ -129,7 +152,7 @@ class PKI:
         return os.path.join(self.directory, name)
 
 
-def ensure(directory: str, bind: str) -> PKI:
+def ensure(directory: str, binds: tuple[str, ...]) -> PKI:
     """Load the PKI from `directory`, creating whatever is missing."""
     os.makedirs(directory, mode=0o700, exist_ok=True)
     ca = _read_pair(directory, "ca")
@@ -137,13 +160,14 @@ def ensure(directory: str, bind: str) -> PKI:
         ca = new_ca()
         _write_pair(directory, "ca", ca)
     pairs: dict[str, KeyPair] = {}
+    hosts = serving_hosts(binds)
     specs = {
-        "serving": {"cn": "kube-apiserver", "hosts": serving_hosts(bind), "server": True},
+        "serving": {"cn": "kube-apiserver", "hosts": hosts, "server": True},
         "admin": {"cn": "system:admin", "orgs": ("system:masters",)},
     }
     for name, spec in specs.items():
         pair = _read_pair(directory, name)
-        if pair is None:
+        if pair is None or (name == "serving" and not _names_cover(pair, hosts)):
             pair = issue(ca, **spec)  # type: ignore[arg-type]
             _write_pair(directory, name, pair)
         pairs[name] = pair

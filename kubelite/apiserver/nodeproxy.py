@@ -5,7 +5,8 @@ address and kubelet port from its status, and relays: a streamed HTTP GET for lo
 WebSocket in both directions for exec (the agent's chosen subprotocol is passed back).
 It authenticates to the agent with a client certificate signed by the cluster CA. The
 agent's serving certificate is self-signed and not verified (as an API server without
---kubelet-certificate-authority); in exchange, only loopback node addresses are used.
+--kubelet-certificate-authority); in exchange, only loopback node addresses are used,
+and those inside the node networks the server was told of (`--node-network`).
 """
 
 from __future__ import annotations
@@ -66,18 +67,33 @@ def choose_container(pod: Obj, container: str) -> str:
     return container
 
 
+_node_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+
+def allow_node_networks(cidrs: tuple[str, ...]) -> None:
+    """Networks besides loopback where node agents may be reached (set once at start)."""
+    global _node_networks
+    _node_networks = tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
+
+
+def _reachable(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return ip.is_loopback or any(ip in net for net in _node_networks)
+
+
 def node_address(node: Obj) -> str:
-    """The node's address, refused unless it is loopback (the only place we may connect)."""
+    """The node's address, refused unless it is loopback or in an allowed node network
+    (the only places we may connect)."""
     by_type = {a.get("type"): a.get("address", "") for a in
                (node.get("status") or {}).get("addresses") or []}
     address = by_type.get("InternalIP") or by_type.get("ExternalIP") or ""
-    try:
-        loopback = ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise errors.ServiceUnavailable(f"node {node['metadata']['name']} has no loopback "
-                                        f"address to reach its agent (got {address!r})")
+    if not _reachable(address):
+        raise errors.ServiceUnavailable(
+            f"node {node['metadata']['name']} has no address to reach its agent at (got "
+            f"{address!r}; allowed: loopback and --node-network)")
     return f"[{address}]" if ":" in address else address
 
 

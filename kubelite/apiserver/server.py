@@ -45,6 +45,7 @@ class Config:
     store: str = "sqlite"
     kubeconfig: str = ""          # "" = <data_dir>/kubeconfig.yaml
     service_cidr: str = "10.43.0.0/16"
+    node_networks: tuple[str, ...] = ()   # where node agents may be reached besides loopback
 
     @property
     def kubeconfig_path(self) -> str:
@@ -55,8 +56,19 @@ class Config:
         return os.path.join(self.data_dir, "tls")
 
     @property
+    def binds(self) -> tuple[str, ...]:
+        """The addresses to listen on: `bind` may list several, comma-separated."""
+        return tuple(b.strip() for b in self.bind.split(",") if b.strip()) or ("127.0.0.1",)
+
+    @property
+    def host(self) -> str:
+        """Where this process reaches its own API: the first bind address."""
+        first = self.binds[0]
+        return "127.0.0.1" if first in ("0.0.0.0", "", "::") else first
+
+    @property
     def url(self) -> str:
-        host = "127.0.0.1" if self.bind in ("0.0.0.0", "") else self.bind
+        host = self.host
         host = f"[{host}]" if ":" in host else host
         return f"https://{host}:{self.port}"
 
@@ -78,7 +90,7 @@ class APIServer:
     async def start(self) -> None:
         cfg = self.config
         os.makedirs(cfg.data_dir, mode=0o700, exist_ok=True)
-        self.pki = certs.ensure(cfg.tls_dir, cfg.bind)
+        self.pki = certs.ensure(cfg.tls_dir, cfg.binds)
         self.node_token = auth.load_or_create_token(os.path.join(cfg.data_dir, "token"))
         self.authenticator.add_token(self.node_token, auth.User("system:node-bootstrap",
                                                                 ("system:nodes",)))
@@ -92,6 +104,7 @@ class APIServer:
                 cache.set_fields_fn(rt.key_prefix(), selection.fields_fn(rt))
         await cache.start()
         self.ctx = context.Context(types, objects.Objects(self.store, cache), cache)
+        nodeproxy.allow_node_networks(cfg.node_networks)
         self.ctx.node_proxy = nodeproxy.NodeProxy(*nodeproxy.ensure_client_cert(self.pki))
         self._crds = crds.Registrar(self.ctx)
         self._crds.start()
@@ -99,9 +112,11 @@ class APIServer:
         self._runner = web.AppRunner(app.build(self.ctx, self.authenticator),
                                      handler_cancellation=True, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, cfg.bind, cfg.port, ssl_context=self._tls(),
-                           backlog=1024, reuse_address=True)
-        await site.start()
+        tls = self._tls()
+        for host in cfg.binds:
+            site = web.TCPSite(self._runner, host, cfg.port, ssl_context=tls,
+                               backlog=1024, reuse_address=True)
+            await site.start()
         self._write_kubeconfig()
         memory.pin_mmap_threshold()
         self._trim = asyncio.create_task(memory.trim_forever(), name="malloc-trim")
@@ -137,8 +152,7 @@ class APIServer:
                     await write.create_object(self.ctx, ns_rt, obj, "", opts)
                 except errors.AlreadyExists:
                     pass
-        host = "127.0.0.1" if self.config.bind in ("0.0.0.0", "", "::") else self.config.bind
-        await kubernetes_service.ensure(self.ctx, host, self.config.port)
+        await kubernetes_service.ensure(self.ctx, self.config.host, self.config.port)
         await kube_dns_service.ensure(self.ctx, self.config.service_cidr)
 
     async def stop(self) -> None:
