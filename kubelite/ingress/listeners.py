@@ -1,0 +1,72 @@
+"""The open ports: one aiohttp server per port the classes ask for, opened and closed as
+IngressClasses come and go. A port that cannot be bound (in use, or below 1024 without
+privilege) is logged with what to do and retried at the next reconcile; it never stops
+the other ports.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from kubelite.ingress import proxy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Open:
+    scheme: str
+    runner: web.ServerRunner
+
+
+class Listeners:
+    def __init__(self, bind: str, handler: Callable[[int, str], proxy.Handler],
+                 tls_context: Callable[[int], ssl.SSLContext]) -> None:
+        self.bind = bind
+        self._handler = handler
+        self._tls_context = tls_context
+        self._open: dict[int, _Open] = {}
+        self._failed: dict[int, str] = {}
+
+    @property
+    def ports(self) -> dict[int, str]:
+        """Port -> scheme of the ports now listening."""
+        return {port: o.scheme for port, o in self._open.items()}
+
+    async def apply(self, wanted: dict[int, str]) -> None:
+        """Listen on exactly the wanted ports (port -> "http" | "https")."""
+        for port in [p for p, o in self._open.items() if wanted.get(p) != o.scheme]:
+            await self._open.pop(port).runner.cleanup()
+            log.info("ingress listener closed port=%d", port)
+        for port, scheme in wanted.items():
+            if port not in self._open:
+                await self._listen(port, scheme)
+
+    async def _listen(self, port: int, scheme: str) -> None:
+        server = web.Server(self._handler(port, scheme), handler_cancellation=True)
+        runner = web.ServerRunner(server, shutdown_timeout=1.0)
+        await runner.setup()
+        ctx = self._tls_context(port) if scheme == "https" else None
+        try:
+            await web.TCPSite(runner, self.bind, port, ssl_context=ctx, backlog=1024,
+                              reuse_address=True).start()
+        except OSError as e:
+            await runner.cleanup()
+            if self._failed.get(port) != str(e):
+                log.warning("ingress cannot listen address=%s:%d scheme=%s error=%s; choose "
+                            "other ports (--ingress-http-port, --ingress-https-port or the "
+                            "class's annotations) or --disable ingress",
+                            self.bind, port, scheme, e.strerror or e)
+            self._failed[port] = str(e)
+            return
+        self._failed.pop(port, None)
+        self._open[port] = _Open(scheme, runner)
+        log.info("ingress listening address=%s:%d scheme=%s", self.bind, port, scheme)
+
+    async def close(self) -> None:
+        await self.apply({})
