@@ -25,6 +25,7 @@ from kubelite.agent.network.dns import clusterdns
 from kubelite.agent.network.proxy import node as proxynode
 from kubelite.client import rest
 from kubelite.controllers import manager
+from kubelite.ingress import cli as ingress_cli
 from kubelite.scheduler import scheduler
 
 
@@ -63,6 +64,7 @@ def _add_server_args(p: argparse.ArgumentParser) -> None:
                    "reaches their agents (logs, exec) there; default loopback only")
     _add_node_monitor_args(p)
     _add_kubelet_port_arg(p)
+    ingress_cli.add_server_args(p)
 
 
 def _add_egress_arg(p: argparse.ArgumentParser) -> None:
@@ -205,6 +207,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         node_monitor_grace=args.node_monitor_grace_period,
         pod_eviction_timeout=args.pod_eviction_timeout, kubelet_port=args.kubelet_port,
         max_pods=args.max_pods, dns_upstreams=tuple(args.dns_upstream) or None,
+        ingress=ingress_cli.options_from(args),
         egress_masquerade=args.egress_masquerade,
         node_ip=args.node_ip, node_networks=tuple(args.node_network),
     )
@@ -237,6 +240,10 @@ def cmd_controller_manager(args: argparse.Namespace) -> int:
                         lambda client: manager.run(client, opts))
 
 
+def cmd_ingress(args: argparse.Namespace) -> int:
+    return _run(lambda: ingress_cli.serve(args.kubeconfig, ingress_cli.options_from(args)))
+
+
 def cmd_sim(args: argparse.Namespace) -> int:
     opts = hollow.Options(count=args.nodes, prefix=args.prefix, lease_seconds=args.lease_seconds)
     return _with_client(args.kubeconfig, "kubelite-sim",
@@ -264,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_component_parsers(sub)
     _add_agent_parser(sub)
     _add_dns_parser(sub)
+    ingress_cli.add_parser(sub)
     image_cli.add_parser(sub, os.environ.get("KUBELITE_DATA_DIR") or default_data_dir())
     kc = sub.add_parser("kubectl", help="run kubectl against this cluster", add_help=False)
     kc.add_argument("--data-dir", default=os.environ.get("KUBELITE_DATA_DIR") or default_data_dir())
@@ -278,7 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "image":
         return image_cli.run(args)
     commands = {"scheduler": cmd_scheduler, "controller-manager": cmd_controller_manager,
-                "sim": cmd_sim, "agent": cmd_agent, "dns": cmd_dns}
+                "sim": cmd_sim, "agent": cmd_agent, "dns": cmd_dns,
+                "ingress": cmd_ingress}
     if args.command in commands:
         return commands[args.command](args)
     parser.error(f"unknown command {args.command}")

@@ -18,6 +18,8 @@ from kubelite.apiserver import admission_tolerations, kube_dns_service
 from kubelite.apiserver import server as apiserver
 from kubelite.client import rest
 from kubelite.controllers import manager
+from kubelite.ingress import cli as ingress_cli
+from kubelite.ingress import controller as ingress
 from kubelite.scheduler import scheduler
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ class ServerConfig:
     max_pods: int = 0  # the bundled agent's pods capacity (0: min(110, 10 x cores))
     # The cluster DNS's resolvers for other names; None: the host's (/etc/resolv.conf).
     dns_upstreams: tuple[str, ...] | None = None
+    ingress: ingress.Options = field(default_factory=ingress.Options)
     node_ip: str = "127.0.0.1"  # the bundled agent's InternalIP
     node_networks: tuple[str, ...] = ()  # CIDRs where the API server may reach node agents
     # Pods' traffic beyond the cluster's networks leaves masqueraded as the node (k3s's
@@ -85,6 +88,9 @@ async def run(config: ServerConfig) -> None:
                     **_dns_options(config, api.config.service_cidr))
                 tg.create_task(supervise("agent", lambda: _run_agent(kubeconfig,
                                                                      agent_options)))
+            if "ingress" not in config.disable:
+                tg.create_task(supervise("ingress", lambda: ingress_cli.serve(kubeconfig,
+                                                                              config.ingress)))
             if config.sim_nodes:
                 tg.create_task(supervise("hollow-nodes", lambda: hollow.HollowNodes(
                     client, hollow.Options(count=config.sim_nodes,
