@@ -103,6 +103,12 @@ async def _receive(ws: web.WebSocketResponse, proc: protocol.ExecProcess) -> Non
     proc.kill()
 
 
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def serve(ws: web.WebSocketResponse, proc: protocol.ExecProcess, req: Request) -> None:
     """Bridge the prepared WebSocket and the process until it exits; then send its Status."""
     receiving = asyncio.create_task(_receive(ws, proc))
@@ -112,12 +118,14 @@ async def serve(ws: web.WebSocketResponse, proc: protocol.ExecProcess, req: Requ
             pumps.append(_pump(proc.stderr, ws, STDERR, req.stderr))
         await asyncio.gather(*pumps)
         code = await proc.wait()
+        # No reader may be left when closing: close() then waits for the client's close
+        # reply, instead of dropping the connection under it (a peer across a real link
+        # would see close code 1006).
+        await _stop(receiving)
         if not ws.closed:
             await ws.send_bytes(bytes([ERROR]) + json.dumps(exit_status(code, req.command)).encode())
             await ws.close()
     finally:
-        receiving.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await receiving
+        await _stop(receiving)
         if proc.stdin is not None:
             proc.stdin.close()
