@@ -155,6 +155,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
     data_dir = os.path.abspath(args.data_dir)
     opts = kubelet_agent.Options(data_dir=os.path.join(data_dir, "agent"), node_name=args.node_name,
                                  node_ip=args.node_ip, max_pods=args.max_pods,
+                                 cluster_cidr=args.cluster_cidr,
                                  registries_file=os.path.join(data_dir, "registries.yaml"),
                                  api_port=args.kubelet_port, api_client_ca_pem=_read_text(args.ca_file),
                                  service_proxy=None if args.disable_service_proxy else proxynode.Options(

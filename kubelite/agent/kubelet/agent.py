@@ -130,9 +130,12 @@ class Agent:
                 self.net = await nodecidr.start(self.client, self.name, self.opts.data_dir,
                                                 self.opts.pod_cidr_wait)
                 if self.net is not None:
+                    proxy = self.opts.service_proxy
                     tg.create_task(routes.NodeRoutes(
                         self.client, node_name=self.name, cluster_cidr=self.opts.cluster_cidr,
-                        state_dir=self._path("network")).run(), name="node-routes")
+                        state_dir=self._path("network"),
+                        pod_egress=proxy is not None and proxy.egress_masquerade).run(),
+                        name="node-routes")
                 if self.net is not None and self.opts.service_proxy is not None:
                     tg.create_task(proxynode.run(
                         self.client, self.name, self.opts.node_ip, str(self.net.gateway.ip),

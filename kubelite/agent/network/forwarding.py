@@ -12,9 +12,9 @@ forwarding on still restores it on its next start.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import shutil
 
 from kubelite.agent.network.proxy import apply, sysctl
 
@@ -49,9 +49,15 @@ class Forwarding:
         self.saved_path = os.path.join(state_dir, "forwarding.json")
         self.applied = ""                   # the guard text last written
         self.enabled: bool | None = None    # None: not known yet (a crash may have left it on)
+        self.usable = shutil.which("nft") is not None     # no guard, no forwarding
 
     async def enable(self, node_ips: list[str]) -> None:
         """Guard for these node addresses in place, then forwarding on."""
+        if not self.usable:
+            if self.enabled is None:
+                log.warning("nft is not installed: no forwarding, pods cannot reach other nodes")
+                self.enabled = False
+            return
         text = render(self.cluster_cidr, node_ips, pod_egress=self.pod_egress)
         if text != self.applied:
             await apply.nft("-f", "-", netns=self.netns, stdin=(
@@ -62,7 +68,7 @@ class Forwarding:
         old = await sysctl.read(SYSCTL, self.netns)
         if old != "1":
             if not os.path.exists(self.saved_path):
-                self._save({SYSCTL: old})
+                sysctl.save(self.saved_path, {SYSCTL: old})
             await sysctl.write(SYSCTL, "1", self.netns)
         self.enabled = True
         log.info("forwarding to other nodes on netns=%s was=%s", self.netns or "-", old)
@@ -71,28 +77,14 @@ class Forwarding:
         """Forwarding back as it was, then the guard gone; cheap when already off."""
         if self.enabled is False:
             return
-        saved = self._load()
+        saved = sysctl.load_saved(self.saved_path)
         for key, value in saved.items():
             await sysctl.write(key, value, self.netns)
-        if saved:
-            os.unlink(self.saved_path)
-        if f"ip {TABLE}" in await apply.tables(self.netns):
+        sysctl.forget(self.saved_path)
+        if self.usable and f"ip {TABLE}" in await apply.tables(self.netns):
             await apply.nft("delete", "table", "ip", TABLE, netns=self.netns)
         if self.enabled or saved:
             log.info("forwarding to other nodes off netns=%s restored=%s",
                      self.netns or "-", saved)
         self.applied = ""
         self.enabled = False
-
-    def _save(self, values: dict[str, str]) -> None:
-        os.makedirs(os.path.dirname(self.saved_path), exist_ok=True)
-        with open(self.saved_path + ".tmp", "w", encoding="utf-8") as f:
-            json.dump(values, f)
-        os.replace(self.saved_path + ".tmp", self.saved_path)
-
-    def _load(self) -> dict[str, str]:
-        try:
-            with open(self.saved_path, encoding="utf-8") as f:
-                return {str(k): str(v) for k, v in json.load(f).items()}
-        except FileNotFoundError:
-            return {}
