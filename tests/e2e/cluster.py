@@ -29,6 +29,9 @@ class Cluster:
     port: int
     proc: subprocess.Popen[bytes]
     log_path: str
+    # Runs kubectl through this prefix, e.g. ("ip", "netns", "exec", NAME) for a server
+    # in a test network namespace.
+    runner: tuple[str, ...] = ()
 
     @property
     def kubeconfig(self) -> str:
@@ -47,7 +50,7 @@ class Cluster:
     def kubectl(self, *args: str, input: str | None = None, check: bool = True,
                 timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run the real kubectl; raise with its output when it fails and check is set."""
-        res = subprocess.run([KUBECTL, *args], input=input, capture_output=True, text=True,
+        res = subprocess.run([*self.runner, KUBECTL, *args], input=input, capture_output=True, text=True,
                              env=self.env(), timeout=timeout)
         if check and res.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({res.returncode}):\n"
