@@ -1,8 +1,9 @@
-"""Proxying pods/log, pods/exec and pods/attach to the node agent that runs the pod.
+"""Proxying pods/log, exec, attach and portforward to the node agent that runs the pod.
 
 The API server resolves the container (defaulting to the only one), finds the node's
 address and kubelet port from its status, and relays: a streamed HTTP GET for logs, a
-WebSocket in both directions for exec (the agent's chosen subprotocol is passed back).
+WebSocket in both directions for exec, attach and portforward (the agent's chosen
+subprotocol is passed back; port-forward's `ports` query becomes the kubelet's `port`).
 It authenticates to the agent with a client certificate signed by the cluster CA. The
 agent's serving certificate is self-signed and not verified (as an API server without
 --kubelet-certificate-authority); in exchange, only loopback node addresses are used,
@@ -16,7 +17,7 @@ import contextlib
 import ipaddress
 import os
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -31,7 +32,8 @@ Obj = dict[str, Any]
 Handler = Callable[[context.Context, web.Request, registry.ResourceType, RequestInfo,
                     negotiation.Accept], Awaitable[web.StreamResponse]]
 CLIENT_CN = "kube-apiserver-kubelet-client"
-_AGENT_PATHS = {"log": "containerLogs", "exec": "exec", "attach": "attach"}
+_AGENT_PATHS = {"log": "containerLogs", "exec": "exec", "attach": "attach",
+                "portforward": "portForward"}
 
 
 def ensure_client_cert(pki: certs.PKI) -> tuple[str, str]:
@@ -133,7 +135,7 @@ class NodeProxy:
         """The route handler for one streaming subresource."""
         if sub == "log":
             return self._log
-        if sub in ("exec", "attach"):
+        if sub in ("exec", "attach", "portforward"):
             return self._stream
         async def unsupported(*_args: Any) -> web.StreamResponse:
             raise errors.BadRequest(f"pods/{sub} is not supported by this server yet")
@@ -143,7 +145,9 @@ class NodeProxy:
                       container: str, sub: str) -> str:
         """The agent URL for this pod's container."""
         pod = await ctx.objects.get(rt, info.namespace, info.name)
-        container = choose_container(pod, container)
+        parts = [info.namespace, info.name]
+        if sub != "portforward":
+            parts.append(choose_container(pod, container))
         node_name = (pod.get("spec") or {}).get("nodeName") or ""
         if not node_name:
             raise errors.BadRequest(f"pod {info.name} does not have a host assigned")
@@ -151,7 +155,7 @@ class NodeProxy:
         node = await ctx.objects.get(node_rt, "", node_name)
         port = (((node.get("status") or {}).get("daemonEndpoints") or {})
                 .get("kubeletEndpoint") or {}).get("Port") or 10250
-        path = "/".join(quote(p, safe="") for p in (info.namespace, info.name, container))
+        path = "/".join(quote(p, safe="") for p in parts)
         return f"https://{node_address(node)}:{int(port)}/{_AGENT_PATHS[sub]}/{path}"
 
     async def _log(self, ctx: context.Context, request: web.Request, rt: registry.ResourceType,
@@ -177,10 +181,11 @@ class NodeProxy:
                                  info.subresource)
         offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")
                    if p.strip()]
-        if request.headers.get("Upgrade", "").lower() != "websocket" or not offered:
+        forwarding = info.subresource == "portforward"
+        if request.headers.get("Upgrade", "").lower() != "websocket" or not (offered or forwarding):
             raise errors.BadRequest(f"pods/{info.subresource} needs a WebSocket upgrade with the "
-                                    f"v5.channel.k8s.io or v4.channel.k8s.io protocol")
-        query = [(k, v) for k, v in request.query.items() if k != "container"]
+                                    f"{_PROTOCOLS[forwarding]} protocol")
+        query = agent_query(request.query, forwarding)
         try:
             agent = await self._sess().ws_connect(url, params=query, protocols=offered,
                                                   max_msg_size=0)
@@ -192,6 +197,25 @@ class NodeProxy:
             await ws.prepare(request)
             await relay(ws, agent)
             return ws
+
+
+_PROTOCOLS = {False: "v5.channel.k8s.io or v4.channel.k8s.io",
+              True: "SPDY/3.1+portforward.k8s.io or v4.channel.k8s.io"}
+
+
+def agent_query(query: Mapping[str, str], forwarding: bool) -> list[tuple[str, str]]:
+    """The query for the agent: without `container`; port-forward's `ports` as `port`."""
+    if not forwarding:
+        return [(k, v) for k, v in query.items() if k != "container"]
+    out = []
+    for key, value in query.items():
+        if key not in ("ports", "port"):
+            continue
+        for text in value.split(","):
+            if not text.strip().isdigit() or not 0 < int(text) < 65536:
+                raise errors.BadRequest(f'unable to parse "{text}" as a port for portforward')
+            out.append(("port", text.strip()))
+    return out
 
 
 async def _copy(src: Any, dst: Any) -> None:

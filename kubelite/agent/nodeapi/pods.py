@@ -31,9 +31,21 @@ class Target:
     waiting_reason: str
 
 
+@dataclass(frozen=True)
+class Sandbox:
+    """A pod's running sandbox: its id and network namespace (for port forwarding)."""
+
+    id: str
+    netns_path: str
+
+
 class Containers(Protocol):
     def find(self, namespace: str, pod: str, container: str) -> Target:
         """Raise NotFound when the pod or its container is not on this node."""
+        ...
+
+    def sandbox(self, namespace: str, pod: str) -> Sandbox:
+        """Raise NotFound when the pod is not on this node, BadRequest if it has no sandbox."""
         ...
 
 
@@ -43,22 +55,31 @@ class WorkerContainers:
     def __init__(self, workers: podworkers.PodWorkers) -> None:
         self.workers = workers
 
-    def find(self, namespace: str, pod: str, container: str) -> Target:
+    def _worker(self, namespace: str, pod: str) -> podworkers.Worker:
         for worker in list(self.workers.workers.values()):
             meta = worker.pod["metadata"]
-            if meta["namespace"] != namespace or meta["name"] != pod:
-                continue
-            spec = worker.pod.get("spec") or {}
-            names = [c["name"] for c in (spec.get("initContainers") or []) +
-                     (spec.get("containers") or []) + (spec.get("ephemeralContainers") or [])]
-            if container not in names:
-                raise NotFound(f'container "{container}" not found in pod "{pod}"')
-            rec = worker.state.records.get(container)
-            if rec is None:
-                return Target(pod, container, "", "", "ContainerCreating")
-            return Target(pod, container, rec.id, rec.last.log_path if rec.last else "",
-                          rec.waiting_reason or "ContainerCreating")
+            if meta["namespace"] == namespace and meta["name"] == pod:
+                return worker
         raise NotFound(f'pod "{pod}" in namespace "{namespace}" not found on this node')
+
+    def sandbox(self, namespace: str, pod: str) -> Sandbox:
+        state = self._worker(namespace, pod).state
+        if not state.sandbox_id or state.sandbox is None or not state.sandbox.netns_path:
+            raise BadRequest(f'pod "{pod}" has no running sandbox')
+        return Sandbox(state.sandbox_id, state.sandbox.netns_path)
+
+    def find(self, namespace: str, pod: str, container: str) -> Target:
+        worker = self._worker(namespace, pod)
+        spec = worker.pod.get("spec") or {}
+        names = [c["name"] for c in (spec.get("initContainers") or []) +
+                 (spec.get("containers") or []) + (spec.get("ephemeralContainers") or [])]
+        if container not in names:
+            raise NotFound(f'container "{container}" not found in pod "{pod}"')
+        rec = worker.state.records.get(container)
+        if rec is None:
+            return Target(pod, container, "", "", "ContainerCreating")
+        return Target(pod, container, rec.id, rec.last.log_path if rec.last else "",
+                      rec.waiting_reason or "ContainerCreating")
 
 
 _WAITING_WORDS = {"ErrImagePull": "image can't be pulled",

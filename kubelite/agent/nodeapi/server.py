@@ -18,7 +18,14 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from kubelite.agent.nodeapi import containerlogs, pods, remotecommand, tls
+from kubelite.agent.nodeapi import (
+    containerlogs,
+    pods,
+    portchannels,
+    portforward,
+    remotecommand,
+    tls,
+)
 from kubelite.agent.runtime import protocol
 
 log = logging.getLogger(__name__)
@@ -77,6 +84,8 @@ class NodeAPI:
         app = web.Application(middlewares=[_errors, _authenticator(self.config)])
         app.router.add_get("/containerLogs/{ns}/{pod}/{container}", self.container_logs)
         app.router.add_get("/exec/{ns}/{pod}/{container}", self.exec)
+        app.router.add_get("/attach/{ns}/{pod}/{container}", self.attach)
+        app.router.add_get("/portForward/{ns}/{pod}", self.port_forward)
         app.router.add_get("/healthz", _healthz)
         return app
 
@@ -123,6 +132,14 @@ class NodeAPI:
 
     async def exec(self, request: web.Request) -> web.StreamResponse:
         req = remotecommand.Request.parse(request.query, request.query.getall("command", []))
+        return await self._remotecommand(request, req, attach=False)
+
+    async def attach(self, request: web.Request) -> web.StreamResponse:
+        req = remotecommand.Request.parse(request.query, ["attach"])
+        return await self._remotecommand(request, req, attach=True)
+
+    async def _remotecommand(self, request: web.Request, req: remotecommand.Request, *,
+                             attach: bool) -> web.StreamResponse:
         proto = remotecommand.negotiate(request.headers.get("Sec-WebSocket-Protocol", ""))
         if not proto:
             return _text(400, "a WebSocket with one of the protocols "
@@ -131,10 +148,31 @@ class NodeAPI:
         cid = pods.current_id(target)
         if (await self.runtime.container_status(cid)).state != protocol.RUNNING:
             return _text(400, f'container not found ("{target.container}")')
-        proc = await self.runtime.exec(cid, list(req.command), tty=req.tty, stdin=req.stdin)
+        if attach:
+            proc = await self.runtime.attach(cid, stdin=req.stdin)
+        else:
+            proc = await self.runtime.exec(cid, list(req.command), tty=req.tty, stdin=req.stdin)
         ws = web.WebSocketResponse(protocols=(proto,), max_msg_size=0)
         await ws.prepare(request)
         await remotecommand.serve(ws, proc, req)
+        return ws
+
+    async def port_forward(self, request: web.Request) -> web.StreamResponse:
+        proto = portforward.negotiate(request.headers.get("Sec-WebSocket-Protocol", ""))
+        if not proto:
+            return _text(400, "a WebSocket with the protocol "
+                         f"{portforward.SPDY_PROTOCOL} or {portforward.CHANNEL_PROTOCOL} is required")
+        ports = [] if proto == portforward.SPDY_PROTOCOL else \
+            portforward.query_ports(request.query.getall("port", []))
+        sandbox = self.containers.sandbox(request.match_info["ns"], request.match_info["pod"])
+        pod = portforward.PodNetwork(sandbox.id, sandbox.netns_path)
+        offered = request.headers.get("Sec-WebSocket-Protocol", "").strip()
+        ws = web.WebSocketResponse(protocols=(proto,) if offered else (), max_msg_size=0)
+        await ws.prepare(request)
+        if proto == portforward.SPDY_PROTOCOL:
+            await portforward.serve_spdy(ws, pod)
+        else:
+            await portchannels.serve(ws, pod, ports)
         return ws
 
 
@@ -157,7 +195,8 @@ async def _errors(request: web.Request,
         return await handler(request)
     except pods.NotFound as e:
         return _text(404, str(e))
-    except (pods.BadRequest, containerlogs.InvalidOptions, remotecommand.InvalidRequest) as e:
+    except (pods.BadRequest, containerlogs.InvalidOptions, remotecommand.InvalidRequest,
+            portforward.InvalidRequest) as e:
         return _text(400, str(e))
     except protocol.NotFound as e:
         return _text(404, str(e))

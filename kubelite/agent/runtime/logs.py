@@ -13,7 +13,7 @@ import asyncio
 import datetime
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 MAX_LINE = 16 * 1024
@@ -90,13 +90,20 @@ def rotated_files(path: str) -> list[str]:
     return [os.path.join(d, n) for n in names]
 
 
+Listener = Callable[[str, bytes], None]
+"""Called with (stream, data) for output as it is copied; b"" when that stream ended."""
+
+
 class Copier:
-    """Reads a container's stdout/stderr pipes (or its tty master) into a LogWriter."""
+    """Reads a container's stdout/stderr pipes (or its tty master) into a LogWriter.
+
+    Listeners (attached clients) see the same bytes live, after they are logged."""
 
     def __init__(self, writer: LogWriter, fds: dict[str, int]) -> None:
         self.writer = writer
         self.fds = dict(fds)
         self.done = asyncio.Event()
+        self.listeners: set[Listener] = set()
         loop = asyncio.get_running_loop()
         for stream, fd in self.fds.items():
             os.set_blocking(fd, False)
@@ -113,9 +120,15 @@ class Copier:
             data = b""
         if data:
             self.writer.write(stream, data)
-            return
-        self.writer.end(stream)
-        self._close(stream)
+        else:
+            self.writer.end(stream)
+            self._close(stream)
+        for listener in list(self.listeners):
+            listener(stream, data)
+
+    def streams(self) -> tuple[str, ...]:
+        """The streams still being copied."""
+        return tuple(self.fds)
 
     def _close(self, stream: str) -> None:
         fd = self.fds.pop(stream)
@@ -127,6 +140,8 @@ class Copier:
     def close(self) -> None:
         for stream in list(self.fds):
             self._close(stream)
+            for listener in list(self.listeners):
+                listener(stream, b"")
         self.writer.close()
 
 

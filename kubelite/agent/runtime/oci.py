@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 
 from kubelite.agent.runtime import (
+    attach,
     cgroups,
     console,
     container,
@@ -265,6 +266,9 @@ class OCIRuntime:
                    stdin: bool = False) -> protocol.ExecProcess:
         c = self._running(container_id)
         return await execs.start(self.runc, c.id, c.bundle, cmd, tty=tty, stdin=stdin)
+
+    async def attach(self, container_id: str, *, stdin: bool = False) -> protocol.ExecProcess:
+        return await attach.open_session(self._running(container_id), stdin=stdin)
 
     def container_log_path(self, container_id: str) -> str:
         return self._container(container_id).log_path

@@ -94,6 +94,7 @@ class ContainerConfig:
     resources: Resources = field(default_factory=Resources)
     tty: bool = False
     stdin: bool = False
+    stdin_once: bool = False  # the first attach session's end closes stdin
     log_path: str = ""  # relative to the sandbox's log_directory, or absolute
     attempt: int = 0
     labels: dict[str, str] = field(default_factory=dict)
@@ -208,5 +209,8 @@ class Runtime(Protocol):
     async def exec_sync(self, container_id: str, cmd: list[str], timeout: float) -> ExecResult: ...
     async def exec(self, container_id: str, cmd: list[str], *, tty: bool = False,
                    stdin: bool = False) -> ExecProcess: ...
+    async def attach(self, container_id: str, *, stdin: bool = False) -> ExecProcess:
+        """The running container's own stdio, live; kill() detaches, wait() ends with its output."""
+        ...
     def container_log_path(self, container_id: str) -> str: ...
     async def container_stats(self, container_id: str) -> ContainerStats: ...

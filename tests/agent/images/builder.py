@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 APPLETS = ("sh", "sleep", "cat", "echo", "wget", "httpd", "head", "tail", "ls", "env", "pwd",
            "id", "touch", "mkdir", "rm", "true", "false", "hostname", "printf", "kill", "trap", "test",
-           "stat", "ip", "yes", "grep")
+           "stat", "ip", "yes", "grep", "tar", "wc", "md5sum")
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 
