@@ -24,6 +24,7 @@ from kubelite.agent.kubelet import (
     objects,
     podworkers,
     pulling,
+    statsprovider,
     sync,
 )
 from kubelite.agent.network import nodecidr, podnet, routes
@@ -147,7 +148,9 @@ class Agent:
                 workers = podworkers.PodWorkers(self._context(), tg)
                 assert self.runtime is not None
                 await self.runtime.restore()
-                await self._serve_api(sock, workers)
+                stats = statsprovider.StatsProvider(self.runtime, self.name)
+                tg.create_task(stats.run(), name="stats-sampler")
+                await self._serve_api(sock, workers, stats)
                 pods = informer.Informer(self.client, self.client.resource("v1", "Pod"),
                                          field_selector=f"spec.nodeName={self.name}")
                 pods.add_handlers(workers.handlers())
@@ -166,10 +169,11 @@ class Agent:
             if self.net is not None and not (self.runtime and self.runtime.sandboxes):
                 await self.net.stop()   # pods outlive the agent: keep their bridge
 
-    async def _serve_api(self, sock: socket.socket, workers: podworkers.PodWorkers) -> None:
+    async def _serve_api(self, sock: socket.socket, workers: podworkers.PodWorkers,
+                         stats: statsprovider.StatsProvider) -> None:
         assert self.runtime is not None
         self.api = nodeapi.NodeAPI(nodeapi.Config(
             tls_dir=self._path("nodeapi"), host=self.opts.node_ip,
             client_ca_pem=self.opts.api_client_ca_pem, tokens=self.opts.api_tokens),
-            self.runtime, nodeapi_pods.WorkerContainers(workers))
+            self.runtime, nodeapi_pods.WorkerContainers(workers), stats)
         await self.api.start(sock)

@@ -24,6 +24,7 @@ from kubelite.agent.nodeapi import (
     portchannels,
     portforward,
     remotecommand,
+    stats,
     tls,
 )
 from kubelite.agent.runtime import protocol
@@ -71,13 +72,15 @@ def _authenticator(config: Config) -> Callable[..., Awaitable[web.StreamResponse
 
 
 class NodeAPI:
-    """Serves containerLogs and exec for the containers `containers` can find."""
+    """Serves containerLogs and exec for the containers `containers` can find, and the
+    node's stats summary from `stats`."""
 
     def __init__(self, config: Config, runtime: protocol.Runtime,
-                 containers: pods.Containers) -> None:
+                 containers: pods.Containers, stats: stats.Provider | None = None) -> None:
         self.config = config
         self.runtime = runtime
         self.containers = containers
+        self.stats = stats
         self._runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:
@@ -86,6 +89,7 @@ class NodeAPI:
         app.router.add_get("/exec/{ns}/{pod}/{container}", self.exec)
         app.router.add_get("/attach/{ns}/{pod}/{container}", self.attach)
         app.router.add_get("/portForward/{ns}/{pod}", self.port_forward)
+        app.router.add_get("/stats/summary", stats.handler(self.stats))
         app.router.add_get("/healthz", _healthz)
         return app
 

@@ -1,4 +1,4 @@
-"""cgroup paths, statistics and teardown for containers (v1, hybrid, or v2).
+"""cgroup paths, file reading and teardown for containers (v1, hybrid, or v2).
 
 Every container gets an explicit cgroupsPath `/<parent>/pod<uid>/<container id>`;
 runc creates it in every hierarchy and removes only the leaf on `delete`, so the pod
@@ -45,7 +45,8 @@ def dirs(path: str) -> list[str]:
     return [d for d in (os.path.join(p, path.lstrip("/")) for p in points) if os.path.isdir(d)]
 
 
-def _read(controller: str, path: str, name: str) -> str:
+def read_file(controller: str, path: str, name: str) -> str:
+    """The text of `name` in cgroup `path` of `controller`'s hierarchy ("" if absent)."""
     point = mounts().get(controller)
     if point is None:
         return ""
@@ -56,14 +57,16 @@ def _read(controller: str, path: str, name: str) -> str:
         return ""
 
 
-def _int(text: str) -> int:
+def first_int(text: str) -> int:
+    """The first number of a one-value cgroup file (0 when absent or "max")."""
     try:
         return int(text.split()[0])
     except (ValueError, IndexError):
         return 0
 
 
-def _keyed(text: str) -> dict[str, int]:
+def keyed(text: str) -> dict[str, int]:
+    """A flat-keyed cgroup file ("key value" per line: memory.stat, cpu.stat, ...)."""
     out = {}
     for line in text.splitlines():
         key, _, value = line.partition(" ")
@@ -75,31 +78,8 @@ def _keyed(text: str) -> dict[str, int]:
 def oom_kills(path: str) -> int:
     """How many processes the kernel OOM killer killed in this cgroup."""
     if "memory" in mounts():
-        return _keyed(_read("memory", path, "memory.oom_control")).get("oom_kill", 0)
-    return _keyed(_read("unified", path, "memory.events")).get("oom_kill", 0)
-
-
-def stats(path: str) -> dict[str, int]:
-    """CPU time (ns), memory usage / working set / limit (bytes), pids, OOM kills."""
-    if "memory" in mounts():
-        usage = _int(_read("memory", path, "memory.usage_in_bytes"))
-        mstat = _keyed(_read("memory", path, "memory.stat"))
-        inactive = mstat.get("total_inactive_file", 0)
-        limit = _int(_read("memory", path, "memory.limit_in_bytes"))
-        cpu = _int(_read("cpuacct", path, "cpuacct.usage"))
-        pids = _int(_read("pids", path, "pids.current"))
-    else:
-        usage = _int(_read("unified", path, "memory.current"))
-        inactive = _keyed(_read("unified", path, "memory.stat")).get("inactive_file", 0)
-        raw = _read("unified", path, "memory.max").strip()
-        limit = int(raw) if raw.isdigit() else 0
-        cpu = _keyed(_read("unified", path, "cpu.stat")).get("usage_usec", 0) * 1000
-        pids = _int(_read("unified", path, "pids.current"))
-    if limit >= 1 << 62:
-        limit = 0
-    return {"cpu_usage_ns": cpu, "memory_usage_bytes": usage, "pids": pids,
-            "memory_working_set_bytes": max(0, usage - inactive), "memory_limit_bytes": limit,
-            "oom_kills": oom_kills(path)}
+        return keyed(read_file("memory", path, "memory.oom_control")).get("oom_kill", 0)
+    return keyed(read_file("unified", path, "memory.events")).get("oom_kill", 0)
 
 
 def remove(path: str) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from kubelite.agent.runtime import (
     attach,
     cgroups,
+    cgroupstats,
     console,
     container,
     execs,
@@ -275,7 +276,7 @@ class OCIRuntime:
 
     async def container_stats(self, container_id: str) -> protocol.ContainerStats:
         c = self._container(container_id)
-        return protocol.ContainerStats(id=c.id, timestamp=time.time(), **cgroups.stats(c.cgroups_path))
+        return protocol.ContainerStats(id=c.id, timestamp=time.time(), **cgroupstats.read(c.cgroups_path))
 
     async def close(self) -> None:
         """Stop background work (not containers): cancel waiters and close copiers."""
