@@ -13,6 +13,7 @@ from typing import Any
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 CREATE_ONLY = ("create",)
+GET_LIST = ("get", "list")   # computed on request (metrics.k8s.io), never stored or watched
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,9 @@ class ResourceType:
 
     @property
     def persisted(self) -> bool:
-        """Review-style types (SelfSubjectAccessReview...) are answered, never stored."""
-        return self.verbs != CREATE_ONLY
+        """Review-style types (SelfSubjectAccessReview...) are answered and metrics are
+        computed; neither is ever stored."""
+        return self.verbs not in (CREATE_ONLY, GET_LIST)
 
     def key_prefix(self, namespace: str = "") -> str:
         """Store key prefix for this resource, optionally within one namespace."""
@@ -164,7 +166,17 @@ def _builtin() -> list[ResourceType]:
         _rt("authentication.k8s.io/v1", "TokenReview", "tokenreviews", False, verbs=CREATE_ONLY),
         _rt("authentication.k8s.io/v1", "SelfSubjectReview", "selfsubjectreviews", False,
             verbs=CREATE_ONLY),
+        *_metrics(),
     ]
+
+
+def _metrics() -> list[ResourceType]:
+    """The resource metrics API (metrics-server's), served by the API server itself."""
+    pkg = "io.k8s.metrics.pkg.apis.metrics.v1beta1."
+    return [ResourceType(group="metrics.k8s.io", version="v1beta1", kind=kind, plural=plural,
+                         namespaced=namespaced, verbs=GET_LIST, schema_name=pkg + kind)
+            for kind, plural, namespaced in (("NodeMetrics", "nodes", False),
+                                             ("PodMetrics", "pods", True))]
 
 
 # Preferred version per group when a group serves several (the first listed is preferred).

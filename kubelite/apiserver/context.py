@@ -23,6 +23,8 @@ class Context:
     on_crd_change: list[Callable[[Obj | None, Obj | None], None]] = field(default_factory=list)
     # Proxies pods/log, exec, attach, portforward to node agents (set by the agent layer).
     node_proxy: Any = None
+    # Reads node agents' stats summaries for metrics.k8s.io (a metrics_scraper.Scraper).
+    metrics: Any = None
     warnings_header: str = "Warning"
 
     @staticmethod

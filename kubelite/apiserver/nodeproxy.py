@@ -127,6 +127,10 @@ class NodeProxy:
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
         return self._session
 
+    def session(self) -> aiohttp.ClientSession:
+        """The pooled HTTPS session that reaches node agents as the kubelet client."""
+        return self._sess()
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from kubelite.api import errors, registry
-from kubelite.apiserver import context, negotiation, params, requestinfo
+from kubelite.apiserver import context, metrics, negotiation, params, requestinfo
 from kubelite.apiserver.handlers import delete, patch, read, reviews, subresources, watch, write
 
 Handler = Callable[[context.Context, web.Request, registry.ResourceType,
@@ -68,6 +68,8 @@ async def dispatch(ctx: context.Context, request: web.Request,
     rt = ctx.resource(info.group, info.version, info.resource)
     method = request.method
     accept = negotiation.parse_accept(request.headers.get("Accept", ""))
+    if rt.group == metrics.GROUP:
+        return await metrics.serve(ctx, request, rt, info, accept)
     if not rt.persisted:
         if method != "POST" or info.name:
             raise _method_not_allowed(method, rt.plural)

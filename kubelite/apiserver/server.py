@@ -23,6 +23,7 @@ from kubelite.apiserver import (
     kubeconfig,
     kubernetes_service,
     memory,
+    metrics_scraper,
     nodeproxy,
     objects,
     params,
@@ -106,6 +107,7 @@ class APIServer:
         self.ctx = context.Context(types, objects.Objects(self.store, cache), cache)
         nodeproxy.allow_node_networks(cfg.node_networks)
         self.ctx.node_proxy = nodeproxy.NodeProxy(*nodeproxy.ensure_client_cert(self.pki))
+        self.ctx.metrics = metrics_scraper.Scraper(self.ctx.node_proxy.session)
         self._crds = crds.Registrar(self.ctx)
         self._crds.start()
         await self._bootstrap()

@@ -19,12 +19,6 @@ def _crd_type(group: str = "stable.example.com", version: str = "v1") -> registr
         crd={"openAPIV3Schema": {"type": "object"}})
 
 
-def _metrics_types() -> list[registry.ResourceType]:
-    return [registry.ResourceType(group="metrics.k8s.io", version="v1beta1", kind=kind,
-                                  plural=plural, namespaced=ns, verbs=("get", "list"))
-            for kind, plural, ns in (("PodMetrics", "pods", True), ("NodeMetrics", "nodes", False))]
-
-
 def _by_name(resources: list[Obj]) -> dict[str, Obj]:
     return {r["name"]: r for r in resources}
 
@@ -189,17 +183,20 @@ def test_custom_group_scale_subresource_and_versions() -> None:
                                               "kind": "Scale"}
 
 
-def test_metrics_group_only_when_registered() -> None:
+def test_metrics_group_is_built_in_and_served_last() -> None:
     reg = registry.Registry()
-    assert "metrics.k8s.io" not in discovery.group_names(reg)
-    for rt in _metrics_types():
-        reg.add(rt)
     reg.add(_crd_type())
     assert discovery.group_names(reg)[-2:] == ["stable.example.com", "metrics.k8s.io"]
     doc = discovery.resource_list(reg, "metrics.k8s.io", "v1beta1")
     assert doc is not None
-    assert {r["name"]: r["verbs"] for r in doc["resources"]} == {
-        "nodes": ["get", "list"], "pods": ["get", "list"]}
+    assert {r["name"]: (r["kind"], r["namespaced"], r["verbs"]) for r in doc["resources"]} == {
+        "nodes": ("NodeMetrics", False, ["get", "list"]),
+        "pods": ("PodMetrics", True, ["get", "list"])}
+    assert not any("storageVersionHash" in r for r in doc["resources"])
+    [item] = [i for i in discovery.aggregated(reg, legacy=False)["items"]
+              if i["metadata"]["name"] == "metrics.k8s.io"]
+    assert [(r["resource"], r["scope"], r["verbs"]) for r in item["versions"][0]["resources"]] == [
+        ("nodes", "Cluster", ["get", "list"]), ("pods", "Namespaced", ["get", "list"])]
 
 
 def test_etag_follows_content() -> None:

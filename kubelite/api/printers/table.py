@@ -26,6 +26,7 @@ from kubelite.api.printers import (
     custom,
     duration,
     events,
+    metrics,
     networking,
     pods,
     storage,
@@ -53,7 +54,8 @@ DEFAULT = columns.printer([
 def _builtin() -> dict[tuple[str, str], columns.Printer]:
     out: dict[tuple[str, str], columns.Printer] = {
         ("", "Pod"): columns.printer(pods.COLUMNS, pods.pod_cells, pods.pod_conditions)}
-    for module in (core, events, apps, batch, autoscaling, networking, storage, cluster):
+    for module in (core, events, apps, batch, autoscaling, networking, storage, cluster,
+                   metrics):
         for key, printer in module.printers().items():
             if key in out:
                 raise ValueError(f"duplicate printer for {key}")
