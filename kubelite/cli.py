@@ -23,6 +23,7 @@ from kubelite.agent.images import cli as image_cli
 from kubelite.agent.kubelet import agent as kubelet_agent
 from kubelite.agent.network.dns import clusterdns
 from kubelite.agent.network.proxy import node as proxynode
+from kubelite.agent.runtime import ocibinary
 from kubelite.client import rest
 from kubelite.controllers import manager
 from kubelite.ingress import cli as ingress_cli
@@ -64,6 +65,7 @@ def _add_server_args(p: argparse.ArgumentParser) -> None:
                    "reaches their agents (logs, exec) there; default loopback only")
     _add_node_monitor_args(p)
     _add_kubelet_port_arg(p)
+    _add_oci_runtime_arg(p)
     ingress_cli.add_server_args(p)
 
 
@@ -78,6 +80,12 @@ def _cidr(text: str) -> str:
         return str(ipaddress.ip_network(text, strict=False))
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"not a network in CIDR notation: {text!r}") from e
+
+
+def _add_oci_runtime_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--oci-runtime", choices=ocibinary.CHOICES, default="auto",
+                   help="the OCI runtime that runs containers; auto (default) uses crun where "
+                   "it is installed and usable, else runc")
 
 
 def _add_kubelet_port_arg(p: argparse.ArgumentParser) -> None:
@@ -145,6 +153,7 @@ def _add_agent_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("--service-cidr", default="10.43.0.0/16", help="the cluster's Service range")
     p.add_argument("--cluster-cidr", default="10.42.0.0/16", help="the cluster's pod range")
     _add_egress_arg(p)
+    _add_oci_runtime_arg(p)
     _add_kubelet_port_arg(p)
 
 
@@ -156,6 +165,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
     opts = kubelet_agent.Options(data_dir=os.path.join(data_dir, "agent"), node_name=args.node_name,
                                  node_ip=args.node_ip, max_pods=args.max_pods,
                                  cluster_cidr=args.cluster_cidr,
+                                 oci_runtime=args.oci_runtime,
                                  registries_file=os.path.join(data_dir, "registries.yaml"),
                                  api_port=args.kubelet_port, api_client_ca_pem=_read_text(args.ca_file),
                                  service_proxy=None if args.disable_service_proxy else proxynode.Options(
@@ -207,7 +217,8 @@ def cmd_server(args: argparse.Namespace) -> int:
         sim_nodes=args.sim_nodes, sim_lease_seconds=args.sim_lease_seconds,
         node_monitor_grace=args.node_monitor_grace_period,
         pod_eviction_timeout=args.pod_eviction_timeout, kubelet_port=args.kubelet_port,
-        max_pods=args.max_pods, dns_upstreams=tuple(args.dns_upstream) or None,
+        max_pods=args.max_pods, oci_runtime=args.oci_runtime,
+        dns_upstreams=tuple(args.dns_upstream) or None,
         ingress=ingress_cli.options_from(args),
         egress_masquerade=args.egress_masquerade,
         node_ip=args.node_ip, node_networks=tuple(args.node_network),

@@ -39,6 +39,7 @@ class ServerConfig:
     pod_eviction_timeout: float = 300.0
     kubelet_port: int = 10250  # the bundled agent's node API port (0: any free port)
     max_pods: int = 0  # the bundled agent's pods capacity (0: min(110, 10 x cores))
+    oci_runtime: str = "auto"  # the bundled agent's OCI runtime: runc, crun or auto
     # The cluster DNS's resolvers for other names; None: the host's (/etc/resolv.conf).
     dns_upstreams: tuple[str, ...] | None = None
     ingress: ingress.Options = field(default_factory=ingress.Options)
@@ -82,6 +83,7 @@ async def run(config: ServerConfig) -> None:
                     data_dir=os.path.join(config.data_dir, "agent"),
                     registries_file=os.path.join(config.data_dir, "registries.yaml"),
                     api_port=config.kubelet_port, max_pods=config.max_pods,
+                    oci_runtime=config.oci_runtime,
                     node_ip=config.node_ip,
                     api_client_ca_pem=api.pki.ca.cert_pem.decode(),
                     service_proxy=_proxy_options(config, api.config.service_cidr),

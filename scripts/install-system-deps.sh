@@ -8,6 +8,7 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 have etcd || need+=(etcd-server)
 have etcdctl || need+=(etcd-client)
 have runc || need+=(runc)                       # the node agent's OCI runtime
+have crun || need+=(crun)                       # the faster one, used where the host allows
 have busybox || need+=(busybox-static)        # test images are built from its static binary
 have docker-registry || need+=(docker-registry) # a local OCI registry for image pull tests
 have ip || need+=(iproute2)                     # pod sandbox network namespaces

@@ -35,12 +35,14 @@ def why_not() -> str:
 
 def force_cleanup(agent_dir: str) -> None:
     """Safety net after the server stopped: kill what a failed test may have left."""
-    runc_root = os.path.join(agent_dir, "runc")
-    if os.path.isdir(runc_root):
-        out = subprocess.run(["runc", "--root", runc_root, "list", "-q"], capture_output=True,
+    for binary in ("runc", "crun"):     # the agent keeps <binary>/ as that runtime's state
+        state_root = os.path.join(agent_dir, binary)
+        if not os.path.isdir(state_root):
+            continue
+        out = subprocess.run([binary, "--root", state_root, "list", "-q"], capture_output=True,
                              text=True, check=False).stdout
         for cid in out.split():
-            subprocess.run(["runc", "--root", runc_root, "delete", "-f", cid], check=False,
+            subprocess.run([binary, "--root", state_root, "delete", "-f", cid], check=False,
                            capture_output=True)
     with open("/proc/mounts") as f:
         points = [line.split()[1] for line in f if agent_dir in line]

@@ -130,7 +130,8 @@ class Host:
 
 def _host(env: Env, pod: dict[str, Any]) -> Host:
     cid = pod["status"]["containerStatuses"][0]["containerID"].removeprefix("runc://")
-    state = json.loads(subprocess.run(["runc", "--root", os.path.join(env.agent_dir, "runc"),
+    binary = "crun" if os.path.isdir(os.path.join(env.agent_dir, "crun")) else "runc"
+    state = json.loads(subprocess.run([binary, "--root", os.path.join(env.agent_dir, binary),
                                        "state", cid], capture_output=True, check=True).stdout)
     with open(os.path.join(env.agent_dir, "runtime", "containers", cid, "status.json")) as f:
         netns = "kubelite-" + json.load(f)["sandbox_id"]

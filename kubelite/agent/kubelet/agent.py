@@ -1,9 +1,9 @@
 """The node agent: registers this machine as a Node and runs the pods bound to it.
 
 Data layout under `data_dir` (<server data dir>/agent): images/ (the image store),
-runtime/ (bundles, sandboxes), runc/ (runc state), pods/<uid>/ (volumes), logs/ (CRI
-container logs). Where containers cannot run (not root, runc missing) the node still
-registers, reports Ready=False naming what is missing, and runs no pods.
+runtime/ (bundles, sandboxes), runc/ or crun/ (the OCI runtime's state), pods/<uid>/
+(volumes), logs/ (CRI container logs). Where containers cannot run (not root, runc missing)
+the node still registers, reports Ready=False naming what is missing, and runs no pods.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from kubelite.agent.network.dns import nodedns
 from kubelite.agent.network.proxy import node as proxynode
 from kubelite.agent.nodeapi import pods as nodeapi_pods
 from kubelite.agent.nodeapi import server as nodeapi
-from kubelite.agent.runtime import oci
+from kubelite.agent.runtime import oci, ocibinary
 from kubelite.api import errors
 from kubelite.client import events, informer, rest
 
@@ -46,7 +46,7 @@ class Options:
     node_ip: str = "127.0.0.1"
     max_pods: int = 0
     registries_file: str = ""
-    runc_binary: str = "runc"
+    oci_runtime: str = "auto"       # runc, crun, or auto (crun where usable): ocibinary
     cgroup_parent: str = "kubelite"
     pod_pids_limit: int = 0
     lease_seconds: float = 10.0
@@ -77,10 +77,11 @@ class Agent:
         self.client = client
         self.opts = options
         self.name = options.node_name or default_node_name()
+        self.binary = ocibinary.resolve(options.oci_runtime)
         self.recorder = events.Recorder(client, "kubelet", self.name)
         self.node = node.NodeManager(client, node.NodeConfig(
             name=self.name, ip=options.node_ip, max_pods=options.max_pods,
-            runc_binary=options.runc_binary, lease_seconds=options.lease_seconds,
+            runc_binary=self.binary.path, lease_seconds=options.lease_seconds,
             api_port=options.api_port), self.recorder)
         self.runtime: oci.OCIRuntime | None = None
         self.net: podnet.PodNetwork | None = None
@@ -92,8 +93,8 @@ class Agent:
     def _context(self) -> sync.Context:
         images = store.Store(self._path("images"))
         self.runtime = oci.OCIRuntime(source.StoreSource(images), oci.Options(
-            root=self._path("runtime"), runc_binary=self.opts.runc_binary,
-            runc_root=self._path("runc"), cgroup_parent=self.opts.cgroup_parent,
+            root=self._path("runtime"), binary=self.binary,
+            runc_root=self._path(self.binary.name), cgroup_parent=self.opts.cgroup_parent,
             network_setup=self.net.setup if self.net else None,
             network_teardown=self.net.teardown if self.net else None))
         config = registries.load(self.opts.registries_file) if self.opts.registries_file else \

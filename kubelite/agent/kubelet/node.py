@@ -55,7 +55,7 @@ def runc_version(runc_binary: str) -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     first = out.splitlines()[0] if out else ""
-    return first.split()[-1] if first.startswith("runc version") else "unknown"
+    return first.split()[-1] if first.startswith(("runc version", "crun version")) else "unknown"
 
 
 def _memory_bytes() -> int:
@@ -96,7 +96,8 @@ def capacity(max_pods: int) -> Obj:
 def node_info(cfg: NodeConfig) -> Obj:
     uname = platform.uname()
     return {"kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": "",
-            "containerRuntimeVersion": f"runc://{runc_version(cfg.runc_binary)}",
+            "containerRuntimeVersion":
+                f"{os.path.basename(cfg.runc_binary)}://{runc_version(cfg.runc_binary)}",
             "osImage": _os_image(), "kernelVersion": uname.release, "operatingSystem": "linux",
             "architecture": ARCH.get(uname.machine, uname.machine),
             "machineID": _read("/etc/machine-id"), "systemUUID": _read("/etc/machine-id"),

@@ -1,4 +1,5 @@
-"""The OCI runtime: pod sandboxes and containers driven through runc's command line.
+"""The OCI runtime: pod sandboxes and containers driven through runc's (or crun's) command
+line (ocibinary picks which).
 
 Per container: an overlay rootfs over the image's shared layers, a bundle with config.json,
 `runc create` with stdio on pipes read by the log copier, a waiter that reaps the init
@@ -26,6 +27,7 @@ from kubelite.agent.runtime import (
     container,
     execs,
     logs,
+    ocibinary,
     protocol,
     reaper,
     restore,
@@ -42,8 +44,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Options:
     root: str                                   # bundles and sandbox files live here
-    runc_binary: str = "runc"
-    runc_root: str = "/run/kubelite/runc"
+    binary: ocibinary.Binary = ocibinary.RUNC
+    runc_root: str = "/run/kubelite/runc"      # the runtime binary's state directory
     cgroup_parent: str = "kubelite"
     log_max_size: int = 10 << 20
     log_max_files: int = 5
@@ -52,13 +54,13 @@ class Options:
 
 
 class OCIRuntime:
-    """Implements protocol.Runtime with runc. One instance per agent process."""
+    """Implements protocol.Runtime with runc or crun. One instance per agent process."""
 
     def __init__(self, images: protocol.ImageSource, options: Options) -> None:
         reaper.become_subreaper()
         self.images = images
         self.opts = options
-        self.runc = runc.Runc(options.runc_binary, options.runc_root)
+        self.runc = runc.Runc(options.binary.path, options.runc_root, options.binary.create_prefix)
         self.sandboxes: dict[str, sandbox.Sandbox] = {}
         self.containers: dict[str, container.Container] = {}
         for sub in ("sandboxes", "containers"):

@@ -1,4 +1,5 @@
-"""A thin async driver of the runc command line (create / start / state / kill / delete / exec)."""
+"""A thin async driver of an OCI runtime's command line (create / start / state / kill /
+delete / exec): runc, or crun, which takes the same commands and flags."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ from kubelite.agent.runtime import protocol
 @dataclass(frozen=True)
 class Runc:
     binary: str = "runc"
-    root: str = "/run/kubelite/runc"  # runc's state directory, private to kubelite
+    root: str = "/run/kubelite/runc"  # the runtime's state directory, private to kubelite
+    create_prefix: tuple[str, ...] = ()  # wraps `create` (crun on hybrid cgroups: ocibinary)
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.binary)
 
     def argv(self, *args: str) -> list[str]:
         return [self.binary, "--root", self.root, *args]
@@ -25,7 +31,7 @@ class Runc:
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await proc.communicate()
         if proc.returncode != 0:
-            raise _failure(args[0], err.decode(errors="replace"))
+            raise _failure(self.name, args[0], err.decode(errors="replace"))
         return out
 
     async def create(self, cid: str, bundle: str, *, stdio: tuple[int, int, int],
@@ -35,11 +41,12 @@ class Runc:
         log_file = os.path.join(bundle, "runc.log")
         extra = ["--console-socket", console_socket] if console_socket else []
         proc = await asyncio.create_subprocess_exec(
-            *[self.binary, "--root", self.root, "--log", log_file, "--log-format", "json",
-              "create", "--bundle", bundle, "--pid-file", pid_file, *extra, cid],
+            *[*self.create_prefix, self.binary, "--root", self.root, "--log", log_file,
+              "--log-format", "json", "create", "--bundle", bundle, "--pid-file", pid_file,
+              *extra, cid],
             stdin=stdio[0], stdout=stdio[1], stderr=stdio[2])
         if await proc.wait() != 0:
-            raise _failure("create", _last_error(log_file))
+            raise _failure(self.name, "create", _last_error(log_file))
         with open(pid_file, encoding="ascii") as f:  # noqa: ASYNC230 - a few bytes on local disk
             return int(f.read().strip())
 
@@ -60,11 +67,13 @@ class Runc:
             pass
 
 
-def _failure(verb: str, message: str) -> protocol.RuntimeFailure:
+def _failure(name: str, verb: str, message: str) -> protocol.RuntimeFailure:
     text = message.strip()
-    if "does not exist" in text or "not found" in text.lower():
-        return protocol.NotFound(f"runc {verb}: {text}")
-    return protocol.RuntimeFailure(f"runc {verb}: {text}")
+    lower = text.lower()
+    if "does not exist" in lower or "not found" in lower or (  # runc / crun wording
+            "status`: no such file or directory" in lower):
+        return protocol.NotFound(f"{name} {verb}: {text}")
+    return protocol.RuntimeFailure(f"{name} {verb}: {text}")
 
 
 def _last_error(log_file: str) -> str:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from kubelite.agent.images import archive, source, store
-from kubelite.agent.runtime import cgroups, oci, protocol
+from kubelite.agent.runtime import cgroups, oci, ocibinary, protocol
 from tests.agent.images import builder
 
 IMAGE = "docker.io/kubelite/busybox:test"
@@ -46,11 +46,20 @@ def leftovers(parent: str, netns_prefix: str, root: str) -> list[str]:
     return out
 
 
+@pytest.fixture(params=["runc", "crun"])
+def oci_binary(request: pytest.FixtureRequest) -> ocibinary.Binary:
+    """Every runtime test runs with runc and with crun (wrapped as this host needs)."""
+    if request.param == "crun" and ocibinary.crun() is None:
+        pytest.skip("crun is not installed or not usable here (scripts/install-system-deps.sh)")
+    return ocibinary.resolve(request.param)
+
+
 @pytest.fixture
-async def runtime(tmp_path, image_store: store.Store) -> AsyncIterator[oci.OCIRuntime]:  # type: ignore[no-untyped-def]
+async def runtime(tmp_path, image_store: store.Store,  # type: ignore[no-untyped-def]
+                  oci_binary: ocibinary.Binary) -> AsyncIterator[oci.OCIRuntime]:
     parent = f"kubelite-test-{secrets.token_hex(4)}"
     opts = oci.Options(root=str(tmp_path / "kubelite-rt"), runc_root=str(tmp_path / "kubelite-runc"),
-                       cgroup_parent=parent, log_max_size=1 << 20)
+                       cgroup_parent=parent, log_max_size=1 << 20, binary=oci_binary)
     rt = oci.OCIRuntime(source.StoreSource(image_store), opts)
     rt.test_parent = parent  # type: ignore[attr-defined]
     try:

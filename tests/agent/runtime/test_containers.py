@@ -160,7 +160,7 @@ async def test_missing_image_and_bad_command(runtime: oci.OCIRuntime) -> None:
     sid = await runtime.run_pod_sandbox(pod())
     with pytest.raises(protocol.NotFound):
         await runtime.create_container(sid, protocol.ContainerConfig(name="x", image="nosuch:1"))
-    with pytest.raises(protocol.RuntimeFailure, match="no such file"):
+    with pytest.raises(protocol.RuntimeFailure, match="(?i)no such file"):
         await runtime.create_container(sid, ctr("bad", "/no/such/binary"))
     assert await runtime.list_containers(sid) == []
     assert os.listdir(os.path.join(runtime.opts.root, "containers")) == []
