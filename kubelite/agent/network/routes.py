@@ -19,6 +19,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from kubelite.agent.network import forwarding, iproute
@@ -164,10 +165,12 @@ class NodeRoutes:
         async with self._changed:
             self._changed.notify_all()
 
-    async def wait_routes(self, want: dict[str, str], timeout: float) -> None:
-        """Wait until the routes in place are exactly `want` (for tests)."""
+    async def wait_routes(self, until: Callable[[dict[str, str]], bool],
+                          timeout: float) -> dict[str, str]:
+        """Wait until the routes in place satisfy `until`; return them (for tests)."""
         async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(lambda: self.routes == want)
+            await self._changed.wait_for(lambda: until(self.routes))
+            return dict(self.routes)
 
     async def stop(self) -> None:
         """Forwarding off first (while the guard still stands), then the routes."""

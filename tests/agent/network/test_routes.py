@@ -4,6 +4,7 @@ The host's own routes, ruleset and sysctls must stay as they were."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import pathlib
@@ -16,7 +17,9 @@ import pytest
 
 from kubelite.agent.network import forwarding, routes
 from kubelite.agent.network.proxy import apply, sysctl
+from kubelite.client import rest
 from tests.agent.network import test_podnet as podnet_test
+from tests.e2e import cluster as e2e_cluster
 
 Obj = dict[str, Any]
 CLUSTER = "10.42.0.0/16"
@@ -140,5 +143,69 @@ async def test_forwarding_left_on_by_a_crash_is_restored_on_next_start(
     restarted = forwarding.Forwarding(CLUSTER, str(tmp_path), ns)
     await restarted.enable(["10.45.0.2"])       # sees "1" now, must keep the older "0"
     await restarted.disable()
+    assert await sysctl.read(forwarding.SYSCTL, ns) == "0"
+    assert f"ip {forwarding.TABLE}" not in await apply.tables(ns)
+
+
+@pytest.fixture
+def api(tmp_path: pathlib.Path) -> Iterator[e2e_cluster.Cluster]:
+    c = e2e_cluster.start(str(tmp_path / "data"), str(tmp_path / "home"), "--disable", "agent")
+    yield c
+    c.stop()
+
+
+async def add_node(client: rest.Client, name: str, ip: str, cidr: str = "") -> None:
+    rt = client.resource("v1", "Node")
+    spec = {"podCIDR": cidr, "podCIDRs": [cidr]} if cidr else {}
+    await client.create(rt, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+                             "spec": spec})
+    await set_ip(client, name, ip)
+
+
+async def set_ip(client: rest.Client, name: str, ip: str) -> None:
+    await client.patch(client.resource("v1", "Node"), name, {"status": {"addresses": [
+        {"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}]}},
+        subresource="status")
+
+
+@needs_root
+async def test_node_routes_follow_the_api(ns: str, api: e2e_cluster.Cluster,
+                                          tmp_path: pathlib.Path) -> None:
+    """Nodes written through the API become routes in the node's namespace, forwarding
+    goes on behind the guard, and everything goes when the loop stops."""
+    client = rest.Client.from_kubeconfig(api.kubeconfig)
+    node_rt = client.resource("v1", "Node")
+    await add_node(client, "a", "10.45.0.1", "10.42.0.0/24")
+    await add_node(client, "b", "10.45.0.2", "10.42.1.0/24")
+    loop = routes.NodeRoutes(client, node_name="a", cluster_cidr=CLUSTER,
+                             state_dir=str(tmp_path / "state"), netns=ns)
+    task = asyncio.create_task(loop.run())
+    try:
+        await loop.wait_routes(lambda r: r == {"10.42.1.0/24": "10.45.0.2"}, 10)
+        assert await routes.installed(ns) == {"10.42.1.0/24": "10.45.0.2"}
+        assert await sysctl.read(forwarding.SYSCTL, ns) == "1"
+        assert f"ip {forwarding.TABLE}" in await apply.tables(ns)
+
+        await add_node(client, "c", "10.45.0.3")          # node IPAM gives it a CIDR
+        have = await loop.wait_routes(lambda r: len(r) == 2, 10)
+        cidr_c = (await client.get(node_rt, "c"))["spec"]["podCIDR"]
+        assert have == {"10.42.1.0/24": "10.45.0.2", cidr_c: "10.45.0.3"}
+
+        await set_ip(client, "b", "10.45.0.4")            # b moved
+        await loop.wait_routes(lambda r: r == {"10.42.1.0/24": "10.45.0.4", cidr_c: "10.45.0.3"}, 10)
+        await client.delete(node_rt, "b")
+        await loop.wait_routes(lambda r: r == {cidr_c: "10.45.0.3"}, 10)
+        assert await routes.installed(ns) == {cidr_c: "10.45.0.3"}
+        await client.delete(node_rt, "c")
+        await loop.wait_routes(lambda r: r == {}, 10)
+        assert await sysctl.read(forwarding.SYSCTL, ns) == "0"      # no route, no forwarding
+        await add_node(client, "d", "10.45.0.5", "10.42.3.0/24")
+        await loop.wait_routes(lambda r: r == {"10.42.3.0/24": "10.45.0.5"}, 10)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await client.close()
+    assert await routes.installed(ns) == {}
     assert await sysctl.read(forwarding.SYSCTL, ns) == "0"
     assert f"ip {forwarding.TABLE}" not in await apply.tables(ns)
