@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 
 class Exhausted(RuntimeError):
@@ -27,11 +27,12 @@ class IPAM:
             raise ValueError(f"pod CIDR {pod_cidr} is too small for a gateway and a pod")
         self.dir = os.path.join(state_dir, str(self.net).replace("/", "_"))
         os.makedirs(self.dir, exist_ok=True)
+        self._gateway = ipaddress.IPv4Interface(f"{self.net.network_address + 1}/{self.net.prefixlen}")
 
     @property
     def gateway(self) -> ipaddress.IPv4Interface:
         """The bridge's address: the first of the CIDR, e.g. 10.42.0.1/24."""
-        return ipaddress.IPv4Interface(f"{self.net.network_address + 1}/{self.net.prefixlen}")
+        return self._gateway
 
     def _path(self, ip: ipaddress.IPv4Address) -> str:
         return os.path.join(self.dir, str(ip))
@@ -46,13 +47,15 @@ class IPAM:
                     out[name] = f.read().strip()
         return out
 
-    def _candidates(self) -> list[ipaddress.IPv4Address]:
-        hosts = [ip for ip in self.net.hosts() if ip != self.gateway.ip]
+    def _candidates(self) -> Iterator[ipaddress.IPv4Address]:
+        """Every pod address (not network, gateway, broadcast), starting after the last one
+        handed out and going round; computed lazily, as allocation usually stops early."""
+        first = int(self.net.network_address) + 2
+        count = int(self.net.broadcast_address) - first
         last = self._read_last()
-        if last in hosts:
-            i = hosts.index(last) + 1
-            hosts = hosts[i:] + hosts[:i]
-        return hosts
+        start = int(last) + 1 - first if last is not None and last in self.net else 0
+        for i in range(count):
+            yield ipaddress.IPv4Address(first + (start + i) % count)
 
     def _read_last(self) -> ipaddress.IPv4Address | None:
         try:
