@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 
+from kubelite.agent.kubelet import netns
 from kubelite.agent.network import forwarding, routes
 from kubelite.agent.network.proxy import apply, sysctl
 from kubelite.client import rest
 from tests.agent.network import test_podnet as podnet_test
+from tests.agent.network import test_proxy as proxy_test
 from tests.e2e import cluster as e2e_cluster
 
 Obj = dict[str, Any]
@@ -209,3 +211,73 @@ async def test_node_routes_follow_the_api(ns: str, api: e2e_cluster.Cluster,
     assert await routes.installed(ns) == {}
     assert await sysctl.read(forwarding.SYSCTL, ns) == "0"
     assert f"ip {forwarding.TABLE}" not in await apply.tables(ns)
+
+
+def wire(node: str, other: str, node_ip: str, other_ip: str, via: str) -> None:
+    """A veth between two test namespaces; `other` routes everything else via `node`."""
+    link = f"kubelite-{other[-1]}"
+    podnet_test.sh("ip", "-n", node, "link", "add", link, "type", "veth", "peer", "name",
+                   "eth0", "netns", other)
+    podnet_test.sh("ip", "-n", node, "addr", "add", node_ip, "dev", link)
+    podnet_test.sh("ip", "-n", other, "addr", "add", other_ip, "dev", "eth0")
+    podnet_test.sh("ip", "-n", node, "link", "set", link, "up")
+    podnet_test.sh("ip", "-n", other, "link", "set", "eth0", "up")
+    podnet_test.sh("ip", "-n", other, "route", "add", "default", "via", via)
+
+
+async def reaches(ns: str, ip: str) -> bool:
+    """Whether a TCP connection from `ns` to ip:8080 opens within a second (a dropped SYN
+    never answers)."""
+    loop = asyncio.get_running_loop()
+    with netns.socket_in(f"/run/netns/{ns}") as sock:
+        try:
+            await asyncio.wait_for(loop.sock_connect(sock, (ip, 8080)), 1.0)
+        except (TimeoutError, OSError):
+            return False
+    return True
+
+
+@pytest.fixture
+def hosts() -> Iterator[dict[str, str]]:
+    """The node (n) with a pod (p, 10.42.0.2), another node (q, 10.45.0.2, serving a pod
+    address 10.42.1.5 too) and a host outside the cluster (o, 192.0.2.2): all namespaces."""
+    base = f"kubelite-test-{secrets.token_hex(3)}"
+    names = {k: f"{base}-{k}" for k in "npqo"}
+    try:
+        for name in names.values():
+            podnet_test.make_netns(name)
+        n = names["n"]
+        wire(n, names["p"], "10.42.0.1/24", "10.42.0.2/24", "10.42.0.1")
+        wire(n, names["q"], "10.45.0.1/24", "10.45.0.2/24", "10.45.0.1")
+        wire(n, names["o"], "192.0.2.1/24", "192.0.2.2/24", "192.0.2.1")
+        podnet_test.sh("ip", "-n", names["q"], "addr", "add", "10.42.1.5/24", "dev", "lo")
+        podnet_test.sh("ip", "-n", n, "route", "add", "10.42.1.0/24", "via", "10.45.0.2")
+        yield names
+    finally:
+        for name in names.values():
+            podnet_test.drop_netns(name)
+
+
+@needs_root
+@pytest.mark.parametrize("pod_egress", [False, True], ids=["strict", "pod-egress"])
+async def test_guard_forwards_to_nodes_and_pods_only(hosts: dict[str, str], pod_egress: bool,
+                                                      tmp_path: pathlib.Path) -> None:
+    servers = [await proxy_test.serve(hosts[k], ip, k) for k, ip in
+               (("q", "10.45.0.2"), ("q", "10.42.1.5"), ("o", "192.0.2.2"))]
+    targets = ("10.45.0.2", "10.42.1.5", "192.0.2.2")
+
+    async def from_pod() -> list[bool]:
+        return list(await asyncio.gather(*(reaches(hosts["p"], ip) for ip in targets)))
+    try:
+        assert await from_pod() == [False] * 3                              # no forwarding
+        fwd = forwarding.Forwarding(CLUSTER, str(tmp_path), hosts["n"], pod_egress=pod_egress)
+        await fwd.enable(["10.45.0.1", "10.45.0.2"])
+        # the other node and its pods, yes; beyond the cluster only where pods may go out
+        assert await from_pod() == [True, True, pod_egress]
+        # traffic not from a pod goes nowhere beyond the cluster either way
+        assert not await reaches(hosts["q"], "192.0.2.2")
+        await fwd.disable()
+        assert await from_pod() == [False] * 3
+    finally:
+        for server in servers:
+            server.close()
