@@ -33,9 +33,14 @@ GROUP = "/apis/metrics.k8s.io/v1beta1"
 @pytest.fixture(scope="module")
 def c(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster_mod.Cluster]:
     for cl in simenv.running_cluster(tmp_path_factory, len(NODES)):
-        # A node whose agent cannot be reached (it reports no address).
-        cl.kubectl("create", "-f", "-", input="apiVersion: v1\nkind: Node\n"
-                   "metadata: {name: lost, labels: {type: real}}\n")
+        # Nodes whose agents cannot be reached: one reports no address, one an agent port
+        # where nothing listens.
+        for name in ("down", "lost"):
+            cl.kubectl("create", "-f", "-", input="apiVersion: v1\nkind: Node\n"
+                       f"metadata: {{name: {name}, labels: {{type: real}}}}\n")
+        cl.kubectl("patch", "node", "down", "--subresource=status", "--type=merge", "-p",
+                   '{"status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],'
+                   ' "daemonEndpoints": {"kubeletEndpoint": {"Port": 1}}}}')
         cl.kubectl("create", "namespace", NS)
         cl.kubectl("apply", "-f", "-", input=DEPLOYMENT)
         cl.kubectl("rollout", "status", "-n", NS, "deployment/web", "--timeout=60s",
@@ -56,8 +61,10 @@ def rows(output: str) -> list[list[str]]:
 def test_top_node_shows_hollow_nodes_and_unknown_for_the_unreachable(
         c: cluster_mod.Cluster) -> None:
     got = rows(c.kubectl("top", "node").stdout)
-    assert got == [["hollow-0", "0m", "0%", "0Mi", "0%"], ["hollow-1", "0m", "0%", "0Mi", "0%"],
-                   ["lost", "<unknown>", "<unknown>", "<unknown>", "<unknown>"]]
+    unknown = ["<unknown>"] * 4
+    assert got[:2] == [["hollow-0", "0m", "0%", "0Mi", "0%"], ["hollow-1", "0m", "0%", "0Mi", "0%"]]
+    # kubectl prints the nodes without metrics after the others, in no fixed order
+    assert sorted(got[2:]) == [["down", *unknown], ["lost", *unknown]]
 
 
 def test_top_node_label_selector(c: cluster_mod.Cluster) -> None:
@@ -74,9 +81,10 @@ def test_top_pod_on_hollow_nodes(c: cluster_mod.Cluster) -> None:
 @pytest.mark.parametrize(("path", "message"), [
     (f"{GROUP}/nodes/nosuch", 'node "nosuch" not found'),
     (f"{GROUP}/nodes/lost", 'nodemetrics.metrics.k8s.io "lost" not found'),
+    (f"{GROUP}/nodes/down", 'nodemetrics.metrics.k8s.io "down" not found'),
     (f"{GROUP}/namespaces/{NS}/pods/nosuch", 'pods "nosuch" not found'),
     (f"{GROUP}/namespaces/{NS}/nodes", "the server could not find the requested resource"),
-], ids=["node-missing", "node-unreachable", "pod-missing", "nodes-are-not-namespaced"])
+], ids=["node-missing", "node-without-address", "node-agent-down", "pod-missing", "nodes-are-not-namespaced"])
 def test_not_found(c: cluster_mod.Cluster, path: str, message: str) -> None:
     res = c.kubectl("get", "--raw", path, check=False)
     assert res.returncode != 0 and message in res.stderr
