@@ -225,3 +225,17 @@ def test_restart_adopts_running_containers_and_cleans_pods_deleted_meanwhile(
     runtime = os.path.join(env.agent_dir, "runtime")
     assert _eventually(lambda: os.listdir(os.path.join(runtime, "sandboxes")) == [])
     assert os.listdir(os.path.join(runtime, "containers")) == []
+
+
+def test_an_adopted_container_reports_its_real_exit_code(env: Env) -> None:
+    c = _start_ready(env)
+    c.kubectl("create", "namespace", NS)
+    _run_pod(c, "later", "while [ ! -f /tmp/go ]; do sleep 0.1; done; exit 5", restart="Never")
+    env.stop(signal.SIGKILL)
+    c = _start_ready(env)
+    assert _eventually(lambda: _adopted(env, "later"))
+    # no longer the agent's child: the status comes from the kernel's exit event
+    c.kubectl("exec", "later", "-n", NS, "--", "touch", "/tmp/go")
+    c.kubectl("wait", "-n", NS, "pod/later", "--for=jsonpath={.status.phase}=Failed",
+              "--timeout=60s", timeout=70)
+    assert _status(c, "later")["state"]["terminated"]["exitCode"] == 5

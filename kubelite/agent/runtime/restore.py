@@ -5,9 +5,10 @@ container bundle, and asks runc (`runc state`) whether each container still runs
 containers keep running and get a waiter that watches their pid through a pidfd; exited
 ones keep the exit code recorded in status.json.
 
-What is lost across a restart: the new agent is not the parent of adopted processes, so an
-adopted container's exit code cannot be reaped and is reported as 255 (as containerd does
-when the status is lost); the same holds for a container that exited while no agent ran.
+What is lost across a restart: the new agent is not the parent of adopted processes, so it
+cannot reap them; an adopted container's exit status comes from the kernel's exit events
+instead (see exitwatch). A container that exited while no agent ran, or where exit events
+cannot be read, reports 255 (as containerd does when the status is lost).
 Output is not lost: stdout/stderr are FIFOs in the bundle (see stdio), reopened here; a tty
 container's console died with the old agent, so its output after the restart is lost. A sandbox whose pause process is gone is restored NotReady (its IPC/UTS
 namespaces cannot be rejoined), so its pod gets a new sandbox.
@@ -23,7 +24,7 @@ import os
 import shutil
 from typing import Any
 
-from kubelite.agent.runtime import cgroups, container, protocol, reaper, runc, sandbox
+from kubelite.agent.runtime import cgroups, container, exitwatch, protocol, reaper, runc, sandbox
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +129,17 @@ async def _settle(rc: runc.Runc, c: container.Container) -> None:
         c.save()
 
 
-async def wait_adopted(c: container.Container) -> None:
-    """The waiter of an adopted container: its exit code is lost (not our child)."""
-    code = await reaper.wait_exit(c.pid)
+async def wait_adopted(c: container.Container, watch: exitwatch.ExitWatch,
+                       status: asyncio.Future[int] | None) -> None:
+    """The waiter of an adopted container: not our child, so its status comes from the
+    exit watch (`status`, subscribed before the container could exit) or stays unknown."""
+    try:
+        code = await reaper.wait_exit(c.pid)
+        if status is not None:
+            with contextlib.suppress(TimeoutError):
+                code = reaper.exit_code(await asyncio.wait_for(asyncio.shield(status), 2))
+    finally:
+        watch.forget(c.pid)
     if c.copier is not None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(c.copier.done.wait(), 2)
@@ -139,6 +148,8 @@ async def wait_adopted(c: container.Container) -> None:
 
 
 def start_waiters(containers: list[container.Container]) -> None:
+    watch = exitwatch.ExitWatch()
     for c in containers:
         if not c.exited.is_set():
-            c.waiter = asyncio.create_task(wait_adopted(c), name=f"wait-{c.id}")
+            status = watch.expect(c.pid)
+            c.waiter = asyncio.create_task(wait_adopted(c, watch, status), name=f"wait-{c.id}")
