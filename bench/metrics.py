@@ -23,9 +23,9 @@ from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from kubelite.agent.runtime import cgroupstats, hoststats  # noqa: E402
-from kubelite.client import rest  # noqa: E402
-from tests.e2e import cluster as cluster_mod  # noqa: E402
+from kubelite.agent.runtime import cgroupstats, hoststats
+from kubelite.client import rest
+from tests.e2e import cluster as cluster_mod
 
 Obj = dict[str, Any]
 

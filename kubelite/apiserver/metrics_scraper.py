@@ -71,9 +71,9 @@ class Scraper:
                 if resp.status != 200:
                     raise ValueError(f"status {resp.status}: {body[:200]!r}")
                 parsed = orjson.loads(body)
-                if not isinstance(parsed, dict):
-                    raise ValueError("the summary is not a JSON object")
-                result = parsed
+                result = parsed if isinstance(parsed, dict) else None
+                if result is None:
+                    log.warning("node stats summary is not an object node=%s", name)
         except (aiohttp.ClientError, TimeoutError, ValueError) as e:
             log.warning("scraping node stats failed node=%s error=%s", name, e)
         self._cache[url] = (began, result)

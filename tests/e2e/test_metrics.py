@@ -17,22 +17,26 @@ from tests.e2e import agentenv, pyclient
 from tests.e2e import cluster as cluster_mod
 
 NS = "kubelite-metrics-e2e"
-TWO = """apiVersion: v1
+IMAGE = agentenv.IMAGE
+TWO = f"""apiVersion: v1
 kind: Pod
-metadata: {name: two, namespace: %s, labels: {app: two}}
+metadata:
+  name: two
+  namespace: {NS}
+  labels: {{app: two}}
 spec:
   terminationGracePeriodSeconds: 1
   containers:
-  - {name: first, image: %s, imagePullPolicy: Never, command: [sleep, "3600"]}
-  - {name: second, image: %s, imagePullPolicy: Never, command: [sleep, "3600"]}
-""" % (NS, agentenv.IMAGE, agentenv.IMAGE)
-PENDING = """apiVersion: v1
+  - {{name: first, image: {IMAGE}, imagePullPolicy: Never, command: [sleep, "3600"]}}
+  - {{name: second, image: {IMAGE}, imagePullPolicy: Never, command: [sleep, "3600"]}}
+"""
+PENDING = f"""apiVersion: v1
 kind: Pod
-metadata: {name: pending, namespace: %s}
+metadata: {{name: pending, namespace: {NS}}}
 spec:
-  nodeSelector: {kubelite.test/nowhere: "true"}
-  containers: [{name: main, image: %s}]
-""" % (NS, agentenv.IMAGE)
+  nodeSelector: {{kubelite.test/nowhere: "true"}}
+  containers: [{{name: main, image: {IMAGE}}}]
+"""
 
 
 @pytest.fixture(scope="module")

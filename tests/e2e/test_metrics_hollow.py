@@ -17,16 +17,16 @@ from tests.e2e import pyclient, simenv
 
 NS = "kubelite-metrics-hollow"
 NODES = ("hollow-0", "hollow-1")
-DEPLOYMENT = """apiVersion: apps/v1
+DEPLOYMENT = f"""apiVersion: apps/v1
 kind: Deployment
-metadata: {name: web, namespace: %s}
+metadata: {{name: web, namespace: {NS}}}
 spec:
   replicas: 2
-  selector: {matchLabels: {app: web}}
+  selector: {{matchLabels: {{app: web}}}}
   template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: nginx, image: nginx}, {name: log, image: busybox}]}
-""" % NS
+    metadata: {{labels: {{app: web}}}}
+    spec: {{containers: [{{name: nginx, image: nginx}}, {{name: log, image: busybox}}]}}
+"""
 GROUP = "/apis/metrics.k8s.io/v1beta1"
 
 

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kubelite.agent.runtime import cgroupstats, cgroups
+from kubelite.agent.runtime import cgroups, cgroupstats
 
 _NON_IDLE = (0, 1, 2, 5, 6, 7)   # user nice system [idle iowait] irq softirq steal
 

@@ -74,7 +74,7 @@ def test_parsers(parse, files, want) -> None:  # type: ignore[no-untyped-def]
 
 def _inactive_file(layout: str, memory_stat: str) -> int:
     key = "total_inactive_file" if layout == "v1" else "inactive_file"
-    return int(re.search(rf"^{key} (\d+)$", memory_stat, re.M)[1])  # type: ignore[index]
+    return int(re.search(rf"^{key} (\d+)$", memory_stat, re.MULTILINE)[1])  # type: ignore[index]
 
 
 async def test_files_of_a_running_container(runtime: oci.OCIRuntime) -> None:
