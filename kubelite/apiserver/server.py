@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import ssl
@@ -66,6 +67,19 @@ class Config:
         """Where this process reaches its own API: the first bind address."""
         first = self.binds[0]
         return "127.0.0.1" if first in ("0.0.0.0", "", "::") else first
+
+    @property
+    def advertise(self) -> str:
+        """The address the `kubernetes` Service leads to (upstream's advertise address): the
+        first bound address pods on any node can reach, i.e. not loopback, else `host`."""
+        for b in self.binds:
+            try:
+                ip = ipaddress.ip_address(b)
+            except ValueError:          # a host name: endpoints hold addresses only
+                continue
+            if not (ip.is_loopback or ip.is_unspecified):
+                return b
+        return self.host
 
     @property
     def url(self) -> str:
@@ -154,7 +168,7 @@ class APIServer:
                     await write.create_object(self.ctx, ns_rt, obj, "", opts)
                 except errors.AlreadyExists:
                     pass
-        await kubernetes_service.ensure(self.ctx, self.config.host, self.config.port)
+        await kubernetes_service.ensure(self.ctx, self.config.advertise, self.config.port)
         await kube_dns_service.ensure(self.ctx, self.config.service_cidr)
 
     async def stop(self) -> None:
