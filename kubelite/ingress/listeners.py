@@ -48,7 +48,10 @@ class Listeners:
                 await self._listen(port, scheme)
 
     async def _listen(self, port: int, scheme: str) -> None:
-        server = web.Server(self._handler(port, scheme), handler_cancellation=True)
+        # No access log: a line per proxied request would cost more than proxying it
+        # (Traefik, too, keeps access logs off by default).
+        server = web.Server(self._handler(port, scheme), handler_cancellation=True,
+                            access_log=None)
         runner = web.ServerRunner(server, shutdown_timeout=1.0)
         await runner.setup()
         ctx = self._tls_context(port) if scheme == "https" else None

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import aiohttp
+import yarl
 from aiohttp import web
 from multidict import CIMultiDict
 
@@ -68,7 +69,7 @@ class Proxy:
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=256, keepalive_timeout=60,
-                                             ttl_dns_cache=None, use_dns_cache=False)
+                                             use_dns_cache=False, happy_eyeballs_delay=None)
             # auto_decompress off: bodies pass through exactly as the backend sent them.
             self._session = aiohttp.ClientSession(
                 connector=connector, auto_decompress=False, timeout=self._timeout,
@@ -87,7 +88,10 @@ class Proxy:
     async def serve(self, request: web.BaseRequest, port: int, scheme: str
                     ) -> web.StreamResponse:
         table = self._table_of(port)
-        backend = table.match(request.host, request.path) if table is not None else None
+        # The Host header itself: aiohttp's request.host would look up this machine's
+        # name (a DNS query) when a client sends none, as HTTP/1.0 clients may.
+        host = request.headers.get("Host", "")
+        backend = table.match(host, request.path) if table is not None else None
         if backend is None:
             return text(404, "404 page not found")
         resolved, address = self._balancer.pick(backend)
@@ -100,7 +104,8 @@ class Proxy:
 
     async def _forward(self, request: web.BaseRequest, address: endpoints.Address,
                        headers: CIMultiDict[str]) -> web.StreamResponse:
-        url = f"http://{address[0]}:{address[1]}{request.raw_path}"
+        # Already encoded as the client sent it: passed on as is, not parsed again.
+        url = yarl.URL(f"http://{address[0]}:{address[1]}{request.raw_path}", encoded=True)
         body = request.content if request.body_exists else None
         try:
             async with self.session().request(request.method, url, headers=headers, data=body,
@@ -117,6 +122,12 @@ async def _relay_response(request: web.BaseRequest, up: aiohttp.ClientResponse
                           ) -> web.StreamResponse:
     headers = end_to_end(up.headers)
     length = up.content_length
+    if request.method == "HEAD" or up.status in (204, 304):
+        # No body follows, but the headers (Content-Length included) say what a GET gets.
+        resp = web.StreamResponse(status=up.status, reason=up.reason, headers=headers)
+        await resp.prepare(request)
+        await resp.write_eof()
+        return resp
     if length is not None and length <= SMALL_BODY:
         headers.pop("Content-Length", None)
         return web.Response(status=up.status, reason=up.reason, headers=headers,

@@ -1,0 +1,156 @@
+"""The proxy in one process: a real aiohttp backend on loopback behind a real listener,
+with routing tables and endpoints given directly (no API server)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+import yarl
+from aiohttp import web
+
+from kubelite.ingress import endpoints, listeners, proxy, routes
+from tests.ingress.builders import ingress, path
+
+Obj = dict[str, Any]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def backend_app() -> web.Application:
+    async def echo(request: web.Request) -> web.Response:
+        return web.json_response({"headers": dict(request.headers), "path": request.raw_path})
+
+    async def gz(_: web.Request) -> web.Response:
+        return web.Response(body=gzip.compress(b"zipped"), headers={"Content-Encoding": "gzip"})
+
+    async def stream(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse()
+        await resp.prepare(request)
+        for i in range(64):
+            await resp.write(bytes([i]) * 16384)
+        await resp.write_eof()
+        return resp
+
+    app = web.Application()
+    app.router.add_get("/echo/{tail:.*}", echo)
+    app.router.add_get("/gz", gz)
+    app.router.add_get("/stream", stream)
+    return app
+
+
+Served = tuple[str, dict[str, Obj]]  # (proxy base URL, the services the test may edit)
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[Served]:
+    runner = web.AppRunner(await backend_app())
+    await runner.setup()
+    backend_port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", backend_port).start()
+    services: dict[str, Obj] = {"ns/web": {"spec": {"ports": [{"name": "http", "port": 80}]}},
+                                "ns/idle": {"spec": {"ports": [{"name": "http", "port": 80}]}},
+                                "ns/refusing": {"spec": {"ports": [{"name": "http", "port": 80}]}}}
+    slices = {"ns/web": backend_port, "ns/refusing": free_port()}
+    balancer = endpoints.Balancer(services.get, lambda key: [
+        {"metadata": {"name": key}, "ports": [{"name": "http", "port": slices[key]}],
+         "endpoints": [{"addresses": ["127.0.0.1"]}]}] if key in slices else [])
+    table = routes.build([ingress("i", ("", [path("/", "Prefix", "web", "http"),
+                                             path("/missing", "Prefix", "nope"),
+                                             path("/idle", "Prefix", "idle"),
+                                             path("/refused", "Prefix", "refusing")]),
+                                  namespace="ns")])
+    port = free_port()
+    px = proxy.Proxy(balancer, {port: table}.get)
+    ports = listeners.Listeners("127.0.0.1", px.handler, lambda _: None)  # type: ignore
+    await ports.apply({port: "http"})
+    try:
+        yield f"http://127.0.0.1:{port}", services
+    finally:
+        await ports.close()
+        await px.close()
+        await runner.cleanup()
+
+
+async def test_forwards_path_query_and_headers(served: Served) -> None:
+    base, _ = served
+    url = yarl.URL(f"{base}/echo/a%20b?x=1&y=%2F", encoded=True)  # sent exactly so
+    headers = {"Host": "web.test", "X-Custom": "v", "Connection": "keep-alive, X-Drop",
+               "X-Drop": "hop"}
+    async with aiohttp.ClientSession() as s, s.get(url, headers=headers) as r:
+        got = await r.json()
+    assert got["path"] == "/echo/a%20b?x=1&y=%2F"
+    h = got["headers"]
+    assert (h["Host"], h["X-Custom"], h["X-Forwarded-Host"]) == ("web.test", "v", "web.test")
+    assert (h["X-Forwarded-For"], h["X-Real-IP"], h["X-Forwarded-Proto"]) == (
+        "127.0.0.1", "127.0.0.1", "http")
+    assert "X-Drop" not in h  # named by Connection: hop-by-hop
+
+
+async def test_bodies_pass_through_untouched(served: Served) -> None:
+    base, _ = served
+    async with aiohttp.ClientSession(auto_decompress=False) as s:
+        async with s.get(f"{base}/gz") as r:
+            assert r.headers["Content-Encoding"] == "gzip"
+            assert gzip.decompress(await r.read()) == b"zipped"
+        async with s.get(f"{base}/stream") as r:
+            body = await r.read()
+    assert len(body) == 64 * 16384 and body[-1] == 63
+
+
+@pytest.mark.parametrize("route,status,words", [
+    ("/missing", 503, "service ns/nope not found"),
+    ("/idle", 503, "service ns/idle has no ready endpoints"),
+    ("/refused", 502, "bad gateway"),
+], ids=["no-service", "no-endpoints", "endpoint-refuses"])
+async def test_errors_answer_at_once(served: Served, route: str, status: int, words: str
+                                     ) -> None:
+    base, _ = served
+    async with aiohttp.ClientSession() as s, s.get(f"{base}{route}",
+                                                   timeout=aiohttp.ClientTimeout(5)) as r:
+        assert r.status == status and words in await r.text()
+
+
+async def test_no_route_is_404() -> None:
+    port = free_port()
+    px = proxy.Proxy(endpoints.Balancer(lambda _: None, lambda _: []), {}.get)
+    ports = listeners.Listeners("127.0.0.1", px.handler, lambda _: None)  # type: ignore
+    await ports.apply({port: "http"})
+    try:
+        async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/x") as r:
+            assert r.status == 404
+    finally:
+        await ports.close()
+        await px.close()
+
+
+async def test_a_port_in_use_is_skipped_not_fatal() -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        px = proxy.Proxy(endpoints.Balancer(lambda _: None, lambda _: []), {}.get)
+        ports = listeners.Listeners("127.0.0.1", px.handler, lambda _: None)  # type: ignore
+        await ports.apply({port: "http"})
+        assert ports.ports == {}
+        await ports.close()
+        await px.close()
+    await asyncio.sleep(0)
+
+
+async def test_head_keeps_the_backends_length(served: Served) -> None:
+    base, _ = served
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"{base}/echo/x") as r:
+            length = len(await r.read())
+        async with s.head(f"{base}/echo/x") as r:
+            assert r.status == 200 and r.headers["Content-Length"] == str(length)
