@@ -1,0 +1,166 @@
+"""HTTP through the bundled Ingress controller, against the pods directly, in one run.
+
+bench/network.py's setup (a real server with its agent in a private network namespace,
+a busybox httpd Deployment `web` behind a ClusterIP Service) plus an Ingress sending `/`
+to `web`, served by the controller on 127.0.0.1 in the server process. Measured with
+network.py's load generator, rounds interleaved: requests/s and p50/p99 latency straight
+to the pods, through the ClusterIP and through the Ingress, each as a ratio to direct
+(target Ingress >= 0.5), once with a new connection per request (HTTP/1.0, as network.py
+measures) and once with keep-alive connections (HTTP/1.1, what browsers and services
+do). Needs root, runc, busybox, ip, unshare, nft. Run:
+
+    .venv/bin/python bench/ingress.py [--requests 2000] [--concurrency 8] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from bench import network, pod_startup
+from tests.e2e import agentenv
+from tests.e2e import cluster as cluster_mod
+
+INGRESS_PORT = 80  # the server's default; the benchmark has its own network namespace
+INGRESS = """apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web}
+spec:
+  rules:
+  - http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+"""
+
+
+def _ingress(c: cluster_mod.Cluster, _web: network.Web) -> list[network.Target]:
+    """An Ingress of the default class for `web`; returns once it answers 200."""
+    c.kubectl("apply", "-n", network.NS, "-f", "-", input=INGRESS)
+    deadline = time.monotonic() + 60
+    while _status("127.0.0.1", INGRESS_PORT) != 200:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the Ingress did not start serving within 60 s")
+        time.sleep(0.2)
+    return [("127.0.0.1", INGRESS_PORT)]
+
+
+def _status(host: str, port: int) -> int:
+    """The status of one GET / (0 when nothing answers); blocking, as PATHS functions are
+    called outside the load."""
+    try:
+        with socket.create_connection((host, port), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            head = s.recv(64)
+    except OSError:
+        return 0
+    return int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/1.") else 0
+
+
+async def keepalive_load(targets: list[network.Target], n: int, concurrency: int
+                         ) -> tuple[float, list[float]]:
+    """n HTTP/1.1 GETs over `concurrency` keep-alive connections, one per worker, reopened
+    when the server closes one (busybox httpd closes after each response)."""
+    latencies: list[float] = []
+
+    async def worker(first: int) -> None:
+        conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        for i in range(first, n, concurrency):
+            host, port = targets[i % len(targets)]
+            t0 = time.perf_counter()
+            if conn is None:
+                conn = await asyncio.open_connection(host, port)
+            reader, writer = conn
+            writer.write(f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            fields = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:-2])
+            body = await reader.readexactly(int(fields[b"Content-Length"]))
+            latencies.append(time.perf_counter() - t0)
+            assert b" 200 " in head.split(b"\r\n", 1)[0] and body, head
+            if fields.get(b"Connection", b"").lower() == b"close" or b"HTTP/1.0" in head[:8]:
+                writer.close()
+                conn = None
+        if conn is not None:
+            conn[1].close()
+    began = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    return n / (time.perf_counter() - began), latencies
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def compare(c: cluster_mod.Cluster, web: network.Web, args: argparse.Namespace) -> None:
+    print(f"HTTP to {len(web.pods)} busybox httpd pods, {args.requests} requests x "
+          f"{args.rounds} rounds, concurrency {args.concurrency}")
+    print(" a new connection per request (HTTP/1.0):")
+    cpu0 = cpu_seconds(c.proc.pid)
+    results = await network.compare_paths(c, web, args.requests, args.concurrency, args.rounds)
+    server_cpu = cpu_seconds(c.proc.pid) - cpu0
+    network.report_paths(results)
+    print(f"  server process CPU per Ingress request: "
+          f"{server_cpu / (args.requests * args.rounds + 50) * 1e3:.2f} ms")
+    print(" keep-alive connections (HTTP/1.1):")
+    targets = {name: fn(c, web) for name, fn in network.PATHS.items() if name != "Ingress"}
+    targets["Ingress"] = [("127.0.0.1", INGRESS_PORT)]
+    rows: dict[str, list[tuple[float, float, float]]] = {name: [] for name in targets}
+    for _ in range(args.rounds):
+        for name, tg in targets.items():
+            rate, lat = await keepalive_load(tg, args.requests, args.concurrency)
+            rows[name].append((rate, network.pct(lat, 50), network.pct(lat, 99)))
+    network.report_paths(rows)
+    base = statistics.median(r[2] for r in results["direct to pods"])
+    p99 = statistics.median(r[2] for r in results["Ingress"])
+    print(f"  Ingress p99 / direct p99 (new connections): {p99 / base:.2f}")
+
+
+def run(args: argparse.Namespace) -> None:
+    network.PATHS["Ingress"] = _ingress
+    with tempfile.TemporaryDirectory(prefix="kubelite-bench-ingress-") as base:
+        data, _layers = pod_startup.prepare(base)
+        c = cluster_mod.start(data, os.path.join(base, "home"), "--kubelet-port", "0",
+                              "--dns-upstream", "none")
+        try:
+            c.kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=60s")
+            web = network.deploy_web(c)
+            print(f"{os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f} at start")
+            asyncio.run(compare(c, web, args))
+            print(f"load average {os.getloadavg()[0]:.1f} at end")
+        finally:
+            c.kubectl("delete", "deployment", "--all", "-n", network.NS, check=False)
+            c.kubectl("delete", "pods", "--all", "-n", network.NS, "--timeout=60s",
+                      check=False, timeout=70)
+            agentenv.wait_sandboxes_gone(os.path.join(data, "agent"))
+            c.stop()
+            agentenv.force_cleanup(os.path.join(data, "agent"))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--requests", type=int, default=2000)
+    p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--rounds", type=int, default=3)
+    args = p.parse_args()
+    if why := agentenv.why_not():
+        sys.exit(f"bench/ingress.py: {why}")
+    if os.environ.get(network.INNER) != "1":      # a private network namespace for all of it
+        os.environ[network.INNER] = "1"
+        os.execvp("unshare", ["unshare", "--net", "sh", "-c",
+                              'ip link set lo up && exec "$0" "$@"', sys.executable,
+                              os.path.abspath(__file__), *sys.argv[1:]])
+    run(args)
+
+
+if __name__ == "__main__":
+    main()
