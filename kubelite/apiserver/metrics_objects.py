@@ -6,8 +6,9 @@ DecimalSI) and memory (the working set, BinarySI); `timestamp` is when the node 
 and `window` the span the CPU rate covers. A pod is reported only when every one of its
 running containers has both figures, a node only when it has both.
 
-The summary's CPU rate covers at most the nodes' sampling interval (SAMPLING_WINDOW), so
-that is the window reported, as metrics-server did when it read summaries.
+The summary has no window field; its CPU rate covers the nodes' sampling interval
+(SAMPLING_WINDOW, their default), so that is the window reported, as metrics-server
+reported its source's window when it read summaries.
 """
 
 from __future__ import annotations

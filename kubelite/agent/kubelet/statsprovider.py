@@ -2,11 +2,13 @@
 
 CPU usage in nanocores is a rate, so it needs two samples of the cumulative CPU time:
 every running container and the node itself are sampled in the background every
-`interval` seconds (cAdvisor's housekeeping), and again when a summary is asked for and
-the last sample is at least `min_window` old. A summary reports the latest sample with
-the rate over the window since the one before; a container sampled only once so far
-has no `usageNanoCores` yet (upstream omits it too, and metrics readers skip the pod).
-A restarted container is a new container id, so its rate never spans two processes.
+`interval` seconds (cAdvisor's housekeeping), so every rate covers one interval, the
+window the metrics API reports. A summary asked for when the last sample is older than
+`min_window` (default: the interval; the loop fell behind) samples first. A summary
+reports the latest sample with the rate over the window since the one before; a
+container sampled only once so far has no `usageNanoCores` yet (upstream omits it too,
+and metrics readers skip the pod). A restarted container is a new container id, so its
+rate never spans two processes.
 """
 
 from __future__ import annotations
@@ -67,13 +69,13 @@ class StatsProvider:
     """Keeps the last two samples per container and for the node; builds the summary."""
 
     def __init__(self, runtime: protocol.Runtime, node_name: str, *, interval: float = 10.0,
-                 min_window: float = 1.0,
+                 min_window: float | None = None,
                  host: Callable[[], hoststats.HostUsage] = hoststats.read,
                  clock: Callable[[], float] = time.time) -> None:
         self.runtime = runtime
         self.node_name = node_name
         self.interval = interval
-        self.min_window = min_window
+        self.min_window = interval if min_window is None else min_window
         self._host = host
         self._clock = clock
         self._series: dict[str, tuple[Sample | None, Sample]] = {}
