@@ -66,14 +66,16 @@ class _Client(asyncio.DatagramProtocol):
             self.waiter.set_result(data)
 
 
-async def load(port: int, packets: list[bytes], clients: int) -> tuple[float, list[float]]:
-    """Send every packet once, `clients` at a time; (queries/s, latencies in seconds)."""
+async def load(port: int, packets: list[bytes], clients: int, host: str = "127.0.0.1"
+               ) -> tuple[float, list[float]]:
+    """Send every packet once to host:port, `clients` at a time; (queries/s, latencies in
+    seconds)."""
     loop = asyncio.get_running_loop()
     latencies: list[float] = []
 
     async def client(start: int) -> None:
         transport, proto = await loop.create_datagram_endpoint(
-            _Client, remote_addr=("127.0.0.1", port))
+            _Client, remote_addr=(host, port))
         try:
             for packet in packets[start::clients]:
                 proto.waiter = loop.create_future()

@@ -99,15 +99,15 @@ def until(what: str, check: Callable[[], Any], timeout: float = 30) -> Any:
 
 def test_cluster_ip_by_name_spreads_over_every_replica(c: cluster_mod.Cluster) -> None:
     pods = set(web_pods(c))
-    seen: set[str] = set()
-    for url in ("web", f"web.{NS}.svc.cluster.local"):
-        seen.clear()
-        def all_seen() -> bool:
-            answers = fetch(c, url, 15)
-            assert set(answers) <= pods, answers
-            seen.update(answers)
-            return seen == pods
-        until(f"every replica answering {url}", all_seen)
+
+    def all_seen(url: str, seen: set[str]) -> bool:
+        answers = fetch(c, url, 15)
+        assert set(answers) <= pods, answers
+        seen.update(answers)
+        return seen == pods
+    for name in ("web", f"web.{NS}.svc.cluster.local"):
+        seen: set[str] = set()
+        until(f"every replica answering {name}", lambda: all_seen(name, seen))  # noqa: B023
     vip = c.kubectl_json("get", "svc", "web", "-n", NS)["spec"]["clusterIP"]
     assert set(fetch(c, f"{vip}:80", 5)) <= pods
 
@@ -172,7 +172,8 @@ def test_node_port_from_the_host_and_the_node_address(c: cluster_mod.Cluster) ->
     pods = set(web_pods(c))
     gateway = node_gateway(c)
     for address in ("127.0.0.1", gateway):
-        until(f"{address}:{port} answering", lambda: host_get_or_none(address, port) in pods)
+        until(f"{address}:{port} answering",
+              lambda: host_get_or_none(address, port) in pods)  # noqa: B023
     assert set(fetch(c, f"{gateway}:{port}", 5)) <= pods
 
 

@@ -221,6 +221,18 @@ async def test_a_crashed_proxys_sysctls_are_restored_by_the_next(
     assert not pathlib.Path(state).exists()
 
 
+async def test_a_node_that_already_forwards_keeps_its_routing(names: dict[str, str]) -> None:
+    node = names["node"]
+    await sysctl.write("net.ipv4.ip_forward", "1", node)
+    proxy = proxier.ServiceProxy(None, netns=node, node_addresses=["127.0.0.1"],
+                                 cluster_cidr="10.42.0.0/16", service_cidr="10.43.0.0/16")
+    await proxy.start()
+    guard = (await apply.nft("list", "chain", "ip", "kubelite", "filter-forward", netns=node))
+    assert 'iifname "kubelite0" ip daddr != { 10.42.0.0/15 } drop' in guard
+    await proxy.stop()
+    assert await sysctl.read("net.ipv4.ip_forward", node) == "1"
+
+
 @pytest.fixture
 def api(tmp_path: pathlib.Path) -> Iterator[e2e_cluster.Cluster]:
     c = e2e_cluster.start(str(tmp_path / "data"), str(tmp_path / "home"), "--disable", "agent")

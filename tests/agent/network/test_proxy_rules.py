@@ -156,3 +156,9 @@ def test_update_keeps_unchanged_affinity_sets_and_drops_stale_parts() -> None:
         f"delete chain ip kubelite endpoint-{base}3/8080")
     first = apply.transaction(new)
     assert first.startswith("add table ip kubelite\ndelete table ip kubelite\n")
+
+
+def test_guard_narrowed_to_the_pod_bridge() -> None:
+    cfg = rules.Config("10.42.0.0/16", "10.43.0.0/16", guard_interface="kubelite0")
+    assert chain(rules.render([], [], cfg), "filter-forward")[-1] == \
+        'iifname "kubelite0" ip daddr != { 10.42.0.0/16, 10.43.0.0/16 } drop'

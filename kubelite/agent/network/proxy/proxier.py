@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -23,8 +24,8 @@ from kubelite.client import factory, informer
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
-SYSCTLS = ("net.ipv4.ip_forward", "net.bridge.bridge-nf-call-iptables",
-           "net.ipv4.conf.all.route_localnet")
+FORWARD = "net.ipv4.ip_forward"
+SYSCTLS = (FORWARD, "net.bridge.bridge-nf-call-iptables", "net.ipv4.conf.all.route_localnet")
 
 
 class ServiceProxy:
@@ -47,6 +48,10 @@ class ServiceProxy:
 
     async def start(self) -> None:
         """Write an empty table (with its forward guard), then route and sysctls."""
+        original = sysctl.load_saved(self.state_file).get(FORWARD) or await sysctl.read(
+            FORWARD, self.netns)
+        if original == "1":          # a router already: guard only what comes from the pods
+            self.cfg = dataclasses.replace(self.cfg, guard_interface=self.bridge_name)
         await self.sync([], [])
         ns = self.netns or ""
         if await iproute.link_exists(self.bridge_name, ns):

@@ -16,8 +16,10 @@ Layout of the table:
   input/forward/output reject them (TCP reset, else ICMP port-unreachable) so clients
   fail fast instead of hanging.
 - `forward` drops forwarded traffic whose destination is outside the pod and service
-  CIDRs, so enabling ip_forward never turns the node into a general router. With egress
-  masquerade on, pods' own traffic may leave, source-rewritten to the node's address.
+  CIDRs, so enabling ip_forward never turns the node into a general router (on a node that
+  already forwarded, only traffic from the pod bridge is guarded: the host's own routing is
+  not ours to break). With egress masquerade on, pods' own traffic may leave,
+  source-rewritten to the node's address.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ class Config:
     node_addresses: tuple[str, ...] = ("127.0.0.1",)
     # Pods may reach beyond the cluster's networks, masqueraded as the node (k3s's default).
     egress_masquerade: bool = False
+    # Guard only traffic entering from this interface (the pod bridge); "": all forwarded
+    # traffic. The proxy narrows it when the node already forwarded before it started.
+    guard_interface: str = ""
 
 
 def _chain(kind: str, sp: ServicePort, suffix: str = "") -> str:
@@ -132,8 +137,9 @@ def _base_chains(cfg: Config) -> list[str]:
     dispatch = [f"{key} vmap @service-ips", f"{key} vmap @node-ports"]
     check = [f"{key} @no-endpoints goto reject-no-endpoints"]
     leaving = f"ip daddr != {{ {cfg.cluster_cidr}, {cfg.service_cidr} }}"
-    guard = (f"ip saddr != {cfg.cluster_cidr} {leaving} drop" if cfg.egress_masquerade
-             else f"{leaving} drop")
+    scope = f'iifname "{cfg.guard_interface}" ' if cfg.guard_interface else ""
+    guard = (f"{scope}ip saddr != {cfg.cluster_cidr} {leaving} drop" if cfg.egress_masquerade
+             else f"{scope}{leaving} drop")
     return [
         *_hook("nat-prerouting", "nat", "prerouting", -100, dispatch),
         *_hook("nat-output", "nat", "output", -100, dispatch),
