@@ -76,7 +76,8 @@ class Scraper:
                     log.warning("node stats summary is not an object node=%s", name)
         except (aiohttp.ClientError, TimeoutError, ValueError) as e:
             log.warning("scraping node stats failed node=%s error=%s", name, e)
-        self._cache[url] = (began, result)
+        self._cache = {u: hit for u, hit in self._cache.items() if began - hit[0] < 10 * self.ttl}
+        self._cache[url] = (began, result)   # (nodes that went away drop out above)
         return result
 
     def forget(self) -> None:
