@@ -63,6 +63,9 @@ def _add_server_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--node-network", action="append", default=[], metavar="CIDR", type=_cidr,
                    help="network of other nodes' InternalIPs, repeatable: the API server "
                    "reaches their agents (logs, exec) there; default loopback only")
+    p.add_argument("--cluster-cidr", default="10.42.0.0/16", type=_cidr,
+                   help="the pods' range; each node gets a /24 of it (agents that join "
+                   "must be given the same)")
     _add_node_monitor_args(p)
     _add_kubelet_port_arg(p)
     _add_oci_runtime_arg(p)
@@ -222,6 +225,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         ingress=ingress_cli.options_from(args),
         egress_masquerade=args.egress_masquerade,
         node_ip=args.node_ip, node_networks=tuple(args.node_network),
+        cluster_cidr=args.cluster_cidr,
     )
     return _run(lambda: server_mod.run(config))
 

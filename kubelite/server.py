@@ -45,6 +45,7 @@ class ServerConfig:
     ingress: ingress.Options = field(default_factory=ingress.Options)
     node_ip: str = "127.0.0.1"  # the bundled agent's InternalIP
     node_networks: tuple[str, ...] = ()  # CIDRs where the API server may reach node agents
+    cluster_cidr: str = "10.42.0.0/16"   # the pods' range (node IPAM, routes, service proxy)
     # Pods' traffic beyond the cluster's networks leaves masqueraded as the node (k3s's
     # default); off: the node drops it.
     egress_masquerade: bool = True
@@ -74,7 +75,8 @@ async def run(config: ServerConfig) -> None:
                 tg.create_task(supervise("controllers", lambda: manager.run(
                     client, manager.Options(
                         ca_pem=ca_pem, node_monitor_grace=config.node_monitor_grace,
-                        pod_eviction_timeout=config.pod_eviction_timeout))))
+                        pod_eviction_timeout=config.pod_eviction_timeout,
+                        cluster_cidr=config.cluster_cidr))))
             if "scheduler" not in config.disable:
                 tg.create_task(supervise("scheduler", lambda: _run_scheduler(kubeconfig)))
             if "agent" not in config.disable:
@@ -86,6 +88,7 @@ async def run(config: ServerConfig) -> None:
                     oci_runtime=config.oci_runtime,
                     node_ip=config.node_ip,
                     api_client_ca_pem=api.pki.ca.cert_pem.decode(),
+                    cluster_cidr=config.cluster_cidr,
                     service_proxy=_proxy_options(config, api.config.service_cidr),
                     **_dns_options(config, api.config.service_cidr))
                 tg.create_task(supervise("agent", lambda: _run_agent(kubeconfig,
@@ -108,7 +111,8 @@ def _proxy_options(config: ServerConfig, service_cidr: str) -> proxynode.Options
     rides on it unless "servicelb" is."""
     if "service-proxy" in config.disable:
         return None
-    return proxynode.Options(service_cidr=service_cidr, egress_masquerade=config.egress_masquerade,
+    return proxynode.Options(cluster_cidr=config.cluster_cidr, service_cidr=service_cidr,
+                             egress_masquerade=config.egress_masquerade,
                              servicelb="servicelb" not in config.disable)
 
 

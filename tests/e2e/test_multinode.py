@@ -34,6 +34,7 @@ from tests.e2e import agentenv, cluster
 NS = "kubelite-multinode-e2e"
 A_IP, B_IP, PREFIX = "10.45.0.1", "10.45.0.2", 24
 NODE_NETWORK = f"10.45.0.0/{PREFIX}"
+CLUSTER_CIDR = "10.46.0.0/16"       # not the default: the flag must reach every part
 NODE_B = "kubelite-e2e-node-b"
 LINK = "kubelite-e2e0"
 T = TypeVar("T")
@@ -147,7 +148,7 @@ def why_not() -> str:
 def start_server(t: TwoNodes) -> None:
     t.spawn("server", t.host_a, "server", "--data-dir", t.data_a, "--port", str(t.port),
             "--bind", f"127.0.0.1,{A_IP}", "--node-ip", A_IP, "--node-network", NODE_NETWORK,
-            "--kubelet-port", "0", "--dns-upstream", "none")
+            "--kubelet-port", "0", "--dns-upstream", "none", "--cluster-cidr", CLUSTER_CIDR)
 
     def ready() -> bool:
         if t.procs["server"].poll() is not None:
@@ -163,7 +164,7 @@ def start_agent_b(t: TwoNodes) -> None:
     t.spawn("agent-b", t.host_b, "agent", "--server", f"https://{A_IP}:{t.port}",
             "--token", token, "--ca-file", os.path.join(t.data_a, "tls", "ca.crt"),
             "--data-dir", t.data_b, "--node-name", NODE_B, "--node-ip", B_IP,
-            "--kubelet-port", "0")
+            "--kubelet-port", "0", "--cluster-cidr", CLUSTER_CIDR)
 
 
 def pod_cgroups(uids: set[str]) -> list[str]:
@@ -241,7 +242,7 @@ def test_two_nodes_ready_with_distinct_pod_cidrs(two: TwoNodes) -> None:
     assert nodes[B_IP]["metadata"]["name"] == NODE_B
     cidrs = [ipaddress.ip_network(n["spec"]["podCIDR"]) for n in nodes.values()]
     assert cidrs[0] != cidrs[1]
-    assert all(c.subnet_of(ipaddress.ip_network("10.42.0.0/16")) and c.prefixlen == 24
+    assert all(c.subnet_of(ipaddress.ip_network(CLUSTER_CIDR)) and c.prefixlen == 24
                for c in cidrs)
     wide = two.kubectl("get", "nodes", "-o", "wide", "--no-headers").stdout
     assert A_IP in wide and B_IP in wide
