@@ -359,3 +359,18 @@ def test_large_response_streams_through(apps: cluster_mod.Cluster) -> None:
                                "/dev/null", "-w", "%{http_code} %{size_download}", url],
                               check=False, capture_output=True, text=True, timeout=30).stdout
     assert wait_for("the big file", fetch, lambda got: got.startswith("200 ")) == f"200 {size}"
+
+
+def test_kubectl_create_ingress_uses_the_default_class(apps: cluster_mod.Cluster) -> None:
+    c = apps
+    classes = c.kubectl_json("get", "ingressclass", "kubelite")
+    assert classes["spec"]["controller"] == "kubelite.io/ingress"
+    assert classes["metadata"]["annotations"][
+        "ingressclass.kubernetes.io/is-default-class"] == "true"
+    c.kubectl("create", "ingress", "plain", "-n", NS, "--rule=plain.local/*=admin:http")
+    assert "ingressClassName" not in c.kubectl_json("get", "ingress", "plain", "-n", NS)["spec"]
+    url = f"http://127.0.0.1:{HTTP}/hello.txt"
+    wait_body(url, "admin console", "-H", "Host: plain.local")
+    c.kubectl("delete", "ingress", "plain", "-n", NS)
+    wait_for("the route to go", lambda: curl("-H", "Host: plain.local", url),
+             lambda got: got[0] == 404)
