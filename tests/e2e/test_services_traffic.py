@@ -110,6 +110,7 @@ def test_cluster_ip_by_name_spreads_over_every_replica(c: cluster_mod.Cluster) -
         until(f"every replica answering {name}", lambda: all_seen(name, seen))  # noqa: B023
     vip = c.kubectl_json("get", "svc", "web", "-n", NS)["spec"]["clusterIP"]
     assert set(fetch(c, f"{vip}:80", 5)) <= pods
+    assert host_get(vip, 80) in pods            # the node reaches VIPs too (route + DNAT)
 
 
 def test_a_pod_reaches_itself_through_its_service(c: cluster_mod.Cluster) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import pathlib
 import secrets
+import select
 import shutil
 import socket
 import time
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 
 from kubelite.agent.kubelet import netns
-from kubelite.agent.network import podnet
+from kubelite.agent.network import podnet, rtnl
 from kubelite.agent.network.proxy import apply, proxier, sysctl
 from kubelite.client import rest
 from tests.agent.network import test_podnet as podnet_test
@@ -187,6 +188,44 @@ async def test_load_balancer_address_reaches_backends(
     await proxy.sync([lb], [endpoint_slice()])
     with pytest.raises(ConnectionRefusedError):
         await get(names["c"], "10.42.7.1", 80)
+
+
+def udp_socket(ns: str, bind: tuple[str, int]) -> socket.socket:
+    sock = rtnl.run_in_netns(f"/run/netns/{ns}",
+                             lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+    sock.bind(bind)
+    sock.settimeout(2)
+    return sock
+
+
+async def test_udp_flows_leave_a_removed_endpoint(
+        names: dict[str, str], cluster: tuple[proxier.ServiceProxy, dict[str, str]]) -> None:
+    """A client sending from one port keeps its conntrack entry; when its endpoint goes
+    the entry must go too, or it would keep talking to the old endpoint."""
+    proxy, ips = cluster
+    servers = {p: udp_socket(names[p], (ips[p], 5353)) for p in "ab"}
+    client = udp_socket(names["c"], (ips["c"], 40000))
+
+    def ask() -> str:
+        client.sendto(b"?", (VIP, 53))
+        [srv], _w, _x = select.select(list(servers.values()), [], [], 2)
+        _data, peer = srv.recvfrom(16)         # whoever got it answers with its name
+        srv.sendto(next(n for n, s in servers.items() if s is srv).encode(), peer)
+        return client.recv(16).decode()
+    svc = {"metadata": {"namespace": "default", "name": "web"}, "spec": {
+        "clusterIP": VIP, "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}]}}
+    sl = endpoint_slice(ips["a"], ips["b"])
+    sl["ports"] = [{"name": "dns", "port": 5353, "protocol": "UDP"}]
+    try:
+        await proxy.sync([svc], [sl])
+        first = await asyncio.to_thread(ask)
+        other = "a" if first == "b" else "b"
+        sl["endpoints"] = [e for e in sl["endpoints"] if e["addresses"] == [ips[other]]]
+        await proxy.sync([svc], [sl])
+        assert await asyncio.to_thread(ask) == other
+    finally:
+        for sock in (*servers.values(), client):
+            sock.close()
 
 
 async def test_stop_restores_node_namespace(names: dict[str, str],

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kubelite.agent.network import bridge, iproute
-from kubelite.agent.network.proxy import apply, rules, sysctl
+from kubelite.agent.network.proxy import apply, conntrack, rules, serviceports, sysctl
 from kubelite.client import factory, informer
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class ServiceProxy:
         self.debounce = debounce
         self.applied = ""                       # the table text last written
         self._saved: dict[str, str] = {}
+        self._udp: set[conntrack.Endpoint] = set()     # UDP endpoints in the table
         self._route = False
         self._dirty = asyncio.Event()
         self._changed = asyncio.Condition()
@@ -85,6 +86,9 @@ class ServiceProxy:
         began = time.monotonic()
         await apply.apply(text, self.netns, self.applied)
         self.applied = text
+        udp = conntrack.udp_endpoints(serviceports.service_ports(services, slices))
+        await conntrack.forget(self._udp - udp, self.netns)
+        self._udp = udp
         async with self._changed:
             self._changed.notify_all()
         log.debug("service rules applied netns=%s ms=%.1f", self.netns,
