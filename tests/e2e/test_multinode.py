@@ -1,222 +1,45 @@
-"""Two nodes on one machine, each in a network namespace of its own joined by a veth pair
-(a private test link, 10.45.0.0/24): the server with its bundled agent is node A, a
-standalone `kubelite agent` is node B. Pods on A and B reach each other by pod IP over the
-routes the agents keep between nodes; a node that goes takes its routes with it; nothing
-is left behind. Processes run in the test namespaces through `nsenter --net` (they keep
-the machine's mounts and cgroups); kubectl runs in A through `ip netns exec`. Needs what
-test_agent_pods needs plus nsenter and nft, as root. Host-wide settings stay untouched.
-The test hosts have no route off the machine (checked), so the agents' default egress
-masquerade cannot send a pod packet anywhere else; the cluster DNS has no upstream."""
+"""Two nodes on one machine (tests/e2e/multinodeenv.py: each in a network namespace of its
+own, joined by a private link): pods on node A (the server's bundled agent) and node B (a
+standalone agent) reach each other by pod IP over the routes the agents keep between
+nodes, a pod on B reaches the API through the `kubernetes` Service, and a node that goes
+takes its routes with it. The test hosts have no route off the machine (checked), so the
+agents' default egress masquerade cannot send a pod packet anywhere else; the cluster DNS
+has no upstream. Host-wide settings stay untouched; nothing is left behind (checked)."""
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
-import secrets
-import shutil
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from kubelite.agent.images import archive, store
-from kubelite.agent.network import forwarding, routes
-from kubelite.agent.runtime import cgroups
-from tests.agent.images import builder
-from tests.agent.network import test_podnet as podnet_test
-from tests.e2e import agentenv, cluster
+from tests.e2e import agentenv
+from tests.e2e.multinodeenv import (
+    A_IP,
+    B_IP,
+    CLUSTER_CIDR,
+    NODE_B,
+    TwoNodes,
+    guard_up,
+    ip_forward,
+    kube_routes,
+    run,
+    running,
+    wait_for,
+    why_not,
+)
 
 NS = "kubelite-multinode-e2e"
-A_IP, B_IP, PREFIX = "10.45.0.1", "10.45.0.2", 24
-NODE_NETWORK = f"10.45.0.0/{PREFIX}"
-CLUSTER_CIDR = "10.46.0.0/16"       # not the default: the flag must reach every part
-NODE_B = "kubelite-e2e-node-b"
-LINK = "kubelite-e2e0"
-T = TypeVar("T")
-
-
-def run(*cmd: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    if check and res.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({res.returncode}):\n"
-                             f"{res.stdout}\n{res.stderr}")
-    return res
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60) -> T:
-    """Poll `probe` until it returns something truthy (a readiness poll with a deadline)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if value := probe():
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
-
-
-def link_hosts(a: str, b: str) -> None:
-    run("ip", "-n", a, "link", "add", LINK, "type", "veth", "peer", "name", LINK, "netns", b)
-    for host, ip in ((a, A_IP), (b, B_IP)):
-        run("ip", "-n", host, "addr", "add", f"{ip}/{PREFIX}", "dev", LINK)
-        run("ip", "-n", host, "link", "set", LINK, "up")
-
-
-def import_busybox(data_dir: str, tar: str) -> None:
-    archive.import_archive(store.Store(os.path.join(data_dir, "agent", "images")), tar)
-
-
-@dataclass
-class TwoNodes:
-    host_a: str
-    host_b: str
-    data_a: str
-    data_b: str
-    home: str
-    port: int
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-
-    def spawn(self, name: str, host: str, *args: str) -> None:
-        """Run `kubelite ARGS` inside `host`'s network namespace, logging to a file."""
-        with open(os.path.join(self.home, f"{name}.log"), "ab") as log:
-            self.procs[name] = subprocess.Popen(
-                ["nsenter", f"--net=/run/netns/{host}", sys.executable, "-m", "kubelite.cli",
-                 *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-    def log(self, name: str) -> str:
-        with open(os.path.join(self.home, f"{name}.log"), errors="replace") as f:
-            return f.read()
-
-    def stop(self, name: str) -> None:
-        proc = self.procs.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-    @property
-    def api(self) -> cluster.Cluster:
-        """The server in host A, with kubectl run inside A."""
-        return cluster.Cluster(self.data_a, self.home, self.port, self.procs["server"],
-                               os.path.join(self.home, "server.log"),
-                               runner=("ip", "netns", "exec", self.host_a))
-
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True,
-                timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return self.api.kubectl(*args, input=input, check=check, timeout=timeout)
-
-    def kubectl_json(self, *args: str) -> Any:
-        return self.api.kubectl_json(*args)
-
-    def nodes(self) -> dict[str, Any]:
-        """InternalIP -> Node."""
-        return {routes.internal_ip(n): n for n in self.kubectl_json("get", "nodes")["items"]}
-
-
-def kube_routes(host: str) -> dict[str, str]:
-    """kubelite's routes (proto 76) in a test host: pod CIDR -> next hop."""
-    out = run("ip", "-n", host, "-json", "-4", "route", "show", "proto", routes.PROTO).stdout
-    return {r["dst"]: r.get("gateway", "") for r in json.loads(out or "[]")}
-
-
-def guard_up(host: str) -> bool:
-    tables = run("ip", "netns", "exec", host, "nft", "list", "tables").stdout
-    return f"ip {forwarding.TABLE}" in tables
-
-
-def ip_forward(host: str) -> str:
-    return run("ip", "netns", "exec", host, "cat", "/proc/sys/net/ipv4/ip_forward").stdout.strip()
-
-
-def why_not() -> str:
-    if why := agentenv.why_not():
-        return why
-    for tool in ("nsenter", "nft"):
-        if shutil.which(tool) is None:
-            return f"{tool} is not installed"
-    return ""
-
-
-def start_server(t: TwoNodes) -> None:
-    t.spawn("server", t.host_a, "server", "--data-dir", t.data_a, "--port", str(t.port),
-            "--bind", f"127.0.0.1,{A_IP}", "--node-ip", A_IP, "--node-network", NODE_NETWORK,
-            "--kubelet-port", "0", "--dns-upstream", "none", "--cluster-cidr", CLUSTER_CIDR)
-
-    def ready() -> bool:
-        if t.procs["server"].poll() is not None:
-            raise AssertionError(f"kubelite server exited:\n{t.log('server')}")
-        return os.path.exists(os.path.join(t.data_a, "kubeconfig.yaml")) and t.kubectl(
-            "get", "--raw", "/readyz", "--request-timeout=2s", check=False).returncode == 0
-    wait_for("the API server in host A", ready)
-
-
-def start_agent_b(t: TwoNodes) -> None:
-    with open(os.path.join(t.data_a, "token")) as f:
-        token = f.read().strip()
-    t.spawn("agent-b", t.host_b, "agent", "--server", f"https://{A_IP}:{t.port}",
-            "--token", token, "--ca-file", os.path.join(t.data_a, "tls", "ca.crt"),
-            "--data-dir", t.data_b, "--node-name", NODE_B, "--node-ip", B_IP,
-            "--kubelet-port", "0", "--cluster-cidr", CLUSTER_CIDR)
-
-
-def pod_cgroups(uids: set[str]) -> list[str]:
-    return [d for uid in uids for d in cgroups.dirs(cgroups.pod_path("kubelite", uid))]
-
-
-def mounts_under(*dirs: str) -> list[str]:
-    with open("/proc/mounts") as f:
-        return [line for line in f if any(d in line for d in dirs)]
 
 
 @pytest.fixture(scope="module")
 def two(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoNodes]:
     if why := why_not():
         pytest.skip(why)
-    base = tmp_path_factory.mktemp("kubelite-multinode")
-    suffix = secrets.token_hex(3)
-    t = TwoNodes(f"kubelite-e2e-host-a-{suffix}", f"kubelite-e2e-host-b-{suffix}",
-                 str(base / "a"), str(base / "b"), str(base / "home"), cluster.free_port())
-    os.makedirs(t.home)
-    tar = str(base / "bb.tar")
-    builder.Image([builder.busybox_layer()], workdir="/www").docker_save(tar, agentenv.IMAGE)
-    uids: set[str] = set()
-    try:
-        for host in (t.host_a, t.host_b):
-            podnet_test.make_netns(host)
-        link_hosts(t.host_a, t.host_b)
-        for host in (t.host_a, t.host_b):
-            assert "default" not in run("ip", "-n", host, "route", "show").stdout
-        for data in (t.data_a, t.data_b):
-            import_busybox(data, tar)
-        start_server(t)
-        start_agent_b(t)
-        wait_for("two nodes", lambda: len(t.nodes()) == 2)
-        t.kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=90s", timeout=100)
-        t.kubectl("create", "namespace", NS)
+    with running(str(tmp_path_factory.mktemp("kubelite-multinode")), NS) as t:
         yield t
-        uids = {p["metadata"]["uid"] for p in t.kubectl_json("get", "pods", "-n", NS)["items"]}
-        t.kubectl("delete", "pods", "--all", "-n", NS, "--timeout=90s", check=False, timeout=120)
-        for data in (t.data_a, t.data_b):
-            agentenv.wait_sandboxes_gone(os.path.join(data, "agent"))
-    finally:
-        t.stop("agent-b")
-        t.stop("server")
-        for data in (t.data_a, t.data_b):
-            agentenv.force_cleanup(os.path.join(data, "agent"))
-        for host in (t.host_a, t.host_b):
-            podnet_test.drop_netns(host)
-    netns = run("ip", "netns", "list").stdout
-    assert suffix not in netns and not os.path.exists(f"/etc/netns/{t.host_a}")
-    assert mounts_under(t.data_a, t.data_b) == []
-    assert pod_cgroups(uids) == []
 
 
 def pod(name: str, *, node_name: str = "", hostname: str = "") -> str:
