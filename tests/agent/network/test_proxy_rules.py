@@ -162,3 +162,10 @@ def test_guard_narrowed_to_the_pod_bridge() -> None:
     cfg = rules.Config("10.42.0.0/16", "10.43.0.0/16", guard_interface="kubelite0")
     assert chain(rules.render([], [], cfg), "filter-forward")[-1] == \
         'iifname "kubelite0" ip daddr != { 10.42.0.0/16, 10.43.0.0/16 } drop'
+
+
+def test_external_ips_reach_the_service_like_load_balancer_addresses() -> None:
+    svc = service(externalIPs=["192.168.1.9", "fd00::9"])
+    text = rules.render([svc], [eps("10.42.7.2")], CFG)
+    assert "192.168.1.9 . tcp . 80 : goto external-default/web/tcp/http" in text
+    assert "fd00::9" not in text

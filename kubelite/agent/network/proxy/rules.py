@@ -4,7 +4,7 @@ Layout of the table:
 - nat `prerouting`/`output` (priority -100) look up (daddr . l4proto . dport) in the
   `service-ips` and `node-ports` verdict maps; each hit goes to a per-service chain that
   picks one endpoint with `numgen random` and goes to a per-endpoint chain doing `dnat`.
-- NodePort and load-balancer (status.loadBalancer.ingress) hits first pass an
+- NodePort, external IP and load-balancer (status.loadBalancer.ingress) hits first pass an
   `external-*` chain that marks the packet for masquerade (a reply must come back through
   this node; 127.0.0.1 sources must be rewritten).
 - An endpoint chain marks traffic from the endpoint itself (pod → VIP → same pod, the

@@ -25,7 +25,8 @@ class ServicePort:
     port: int
     node_port: int = 0
     endpoints: tuple[tuple[str, int], ...] = field(default_factory=tuple)
-    # status.loadBalancer.ingress IPs (ipMode VIP): reached at ip:port like a node port.
+    # spec.externalIPs and status.loadBalancer.ingress IPs (ipMode VIP): reached at
+    # ip:port like a node port.
     load_balancer_ips: tuple[str, ...] = ()
     affinity_seconds: int = 0           # sessionAffinity ClientIP timeout; 0: none
 
@@ -61,13 +62,15 @@ def slice_endpoints(slices: list[Obj], port_name: str, protocol: str) -> tuple[t
 
 
 def load_balancer_ips(svc: Obj) -> tuple[str, ...]:
-    """IPv4 ingress addresses the proxy should answer for (ipMode Proxy ones are the load
-    balancer's own business, as upstream)."""
-    if (svc.get("spec") or {}).get("type") != "LoadBalancer":
-        return ()
+    """IPv4 addresses besides the cluster IP the service answers on, as upstream: its
+    spec.externalIPs and, for a LoadBalancer, its ingress IPs (ipMode Proxy ones are the
+    load balancer's own business)."""
+    spec = svc.get("spec") or {}
     ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-    return tuple(sorted({i["ip"] for i in ingress if i.get("ip") and ":" not in i["ip"]
-                         and i.get("ipMode", "VIP") == "VIP"}))
+    if spec.get("type") != "LoadBalancer":
+        ingress = []
+    ips = [i["ip"] for i in ingress if i.get("ip") and i.get("ipMode", "VIP") == "VIP"]
+    return tuple(sorted({ip for ip in [*ips, *(spec.get("externalIPs") or [])] if ":" not in ip}))
 
 
 def affinity_seconds(spec: Obj) -> int:
