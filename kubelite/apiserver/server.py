@@ -135,6 +135,7 @@ class APIServer:
             await site.start()
         self._write_kubeconfig()
         memory.pin_mmap_threshold()
+        memory.tune_gc()
         self._trim = asyncio.create_task(memory.trim_forever(), name="malloc-trim")
         log.info("api server listening url=%s data_dir=%s", cfg.url, cfg.data_dir)
 
