@@ -48,9 +48,17 @@ class _Context:
         self.api_version = api_version
         self.subresource = subresource
         self.keep = reset_filter(subresource, has_status_subresource)
+        # The part of an object `keep` can let through, so compare walks only that part.
+        self.scope: Callable[[dict[str, Any]], dict[str, Any]] = lambda obj: obj
+        if has_status_subresource and subresource == "status":
+            self.scope = lambda obj: {"status": obj["status"]} if "status" in obj else {}
+        elif has_status_subresource and subresource == "":
+            self.scope = lambda obj: {k: v for k, v in obj.items() if k != "status"}
 
     def compare(self, old: dict[str, Any], new: dict[str, Any]) -> walk.Comparison:
-        return walk.compare(old, new, self.shape, builtin=self.builtin).filtered(self.keep)
+        scope = self.scope
+        return walk.compare(scope(old), scope(new), self.shape,
+                            builtin=self.builtin).filtered(self.keep)
 
     def reconcile(self, old: dict[str, Any], new: dict[str, Any], managers: managed.Managers,
                   me: str, *, force: bool) -> walk.Comparison:
