@@ -8,6 +8,7 @@ import hmac
 import os
 import secrets
 import ssl
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +69,12 @@ class Authenticator:
 AUTHN_KEY: web.AppKey[Authenticator] = web.AppKey("authenticator", Authenticator)
 
 
+# The client certificate's user per TLS connection: a connection's peer never changes, and
+# parsing the certificate on every request of a kept-alive connection is measurable.
+_CONNECTION_USERS: weakref.WeakKeyDictionary[ssl.SSLObject, User | None] = (
+    weakref.WeakKeyDictionary())
+
+
 def _cert_user(request: web.Request) -> User | None:
     transport = request.transport
     if transport is None:
@@ -75,6 +82,14 @@ def _cert_user(request: web.Request) -> User | None:
     sslobj = transport.get_extra_info("ssl_object")
     if not isinstance(sslobj, ssl.SSLObject):
         return None
+    try:
+        return _CONNECTION_USERS[sslobj]
+    except KeyError:
+        user = _CONNECTION_USERS[sslobj] = _parse_cert_user(sslobj)
+        return user
+
+
+def _parse_cert_user(sslobj: ssl.SSLObject) -> User | None:
     cert = sslobj.getpeercert()
     if not cert:
         return None

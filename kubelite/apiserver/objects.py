@@ -109,17 +109,29 @@ class Objects:
                                 mutate: Mutator, *, dry_run: bool = False) -> Obj:
         """Read, mutate, CAS-write; retry on a concurrent change. `mutate` returning None
         means "nothing to write" and the current object is returned unchanged."""
-        for _ in range(MAX_CAS_RETRIES):
-            kv = await self.read_current(rt, namespace, name)
-            current = decode(kv)
-            new = await mutate(current)
+        for attempt in range(MAX_CAS_RETRIES):
+            raw, revision = await self._read_for_update(rt, namespace, name, cached=attempt == 0)
+            new = await mutate(orjson.loads(raw))
             if new is None:
-                return decode(kv)
+                return orjson.loads(raw)  # type: ignore[no-any-return]
             try:
-                return await self.update(rt, new, kv.mod_revision, dry_run=dry_run)
+                return await self.update(rt, new, revision, dry_run=dry_run)
             except errors.Conflict:
                 await settle()
         raise conflict(rt, name)
+
+    async def _read_for_update(self, rt: registry.ResourceType, namespace: str, name: str, *,
+                               cached: bool) -> tuple[bytes, int]:
+        """The object's bytes and revision. A first attempt reads the caught-up watch cache
+        (as fresh as a store read, without the query); a retry after a lost compare-and-swap
+        reads the store itself."""
+        if cached:
+            await self.cache.wait_fresh()
+            entry = self.cache.get(rt.key_prefix(), rt.key(namespace, name))
+            if entry is not None:
+                return entry.raw, entry.rv
+        kv = await self.read_current(rt, namespace, name)
+        return orjson.dumps(decode(kv)), kv.mod_revision
 
     async def delete(self, rt: registry.ResourceType, namespace: str, name: str,
                      expected: int = 0, *, dry_run: bool = False) -> Obj:

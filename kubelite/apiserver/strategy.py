@@ -10,6 +10,7 @@ import base64
 import copy
 import datetime
 import secrets
+import time
 import uuid
 from typing import Any
 
@@ -28,8 +29,18 @@ _SERVER_FIELDS = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGrac
                   "generation", "selfLink")
 
 
+_stamp: tuple[int, str] = (0, "")
+
+
 def now_rfc3339() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The current second as metav1.Time writes it; formatted once per second, since
+    every write stamps several fields."""
+    global _stamp
+    second = int(time.time())
+    if _stamp[0] != second:
+        when = datetime.datetime.fromtimestamp(second, datetime.UTC)
+        _stamp = (second, when.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return _stamp[1]
 
 
 def drop_empty_metadata(meta: Obj) -> None:

@@ -104,7 +104,9 @@ async def _pump(ctx: context.Context, rt: registry.ResourceType, response: web.S
                 watcher: watchcache.Watcher, encode: Any, bookmarks: bool) -> None:
     while True:
         try:
-            item = await asyncio.wait_for(watcher.next(), BOOKMARK_INTERVAL if bookmarks else None)
+            # a timer, not wait_for: wait_for starts a task for every event it waits for
+            async with asyncio.timeout(BOOKMARK_INTERVAL if bookmarks else None):
+                item = await watcher.next()
         except TimeoutError:
             await response.write(_bookmark(rt, ctx.cache.revision))
             continue
