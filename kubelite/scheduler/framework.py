@@ -212,8 +212,12 @@ class Framework:
         for scorer, weight in self.plugins.score:
             if scorer.name in skipped:
                 continue
-            score = scorer.score
-            scores = [score(state, pod, node) for node in nodes]
+            batch = getattr(scorer, "score_nodes", None)
+            if batch is not None:
+                scores = batch(state, pod, nodes)
+            else:
+                score = scorer.score
+                scores = [score(state, pod, node) for node in nodes]
             normalize = getattr(scorer, "normalize_score", None)
             if normalize is not None:
                 normalize(state, pod, scores)

@@ -8,6 +8,7 @@ from typing import Any
 
 from kubelite.scheduler import handle as handle_mod
 from kubelite.scheduler import nodeinfo, podinfo, protocol, resources
+from kubelite.scheduler.plugins import scoring
 
 NAME = "NodeResourcesBalancedAllocation"
 
@@ -28,7 +29,7 @@ class NodeResourcesBalancedAllocation:
     name = NAME
 
     def __init__(self) -> None:
-        self._memo: dict[str, tuple[int, str, int]] = {}
+        self._memo: scoring.Memo = {}
 
     def pre_score(
         self, state: protocol.CycleState, pod: podinfo.PodInfo, nodes: list[nodeinfo.NodeInfo]
@@ -39,14 +40,12 @@ class NodeResourcesBalancedAllocation:
         return None
 
     def score(self, state: protocol.CycleState, pod: podinfo.PodInfo, node: nodeinfo.NodeInfo) -> int:
-        """Memoized per node for its current generation and the pod's requests: between
-        cycles of a ReplicaSet's identical pods most nodes are unchanged."""
-        entry = self._memo.get(node.name)
-        if entry is not None and entry[0] == node.generation and entry[1] == pod.requests_key:
-            return entry[2]
-        value = self._score(pod.requests, node)
-        self._memo[node.name] = (node.generation, pod.requests_key, value)
-        return value
+        return self.score_nodes(state, pod, [node])[0]
+
+    def score_nodes(
+        self, state: protocol.CycleState, pod: podinfo.PodInfo, nodes: list[nodeinfo.NodeInfo]
+    ) -> list[int]:
+        return scoring.memoized_scores(self._memo, pod, nodes, lambda node: self._score(pod.requests, node))
 
     def _score(self, want: resources.Resource, node: nodeinfo.NodeInfo) -> int:
         alloc, used = node.allocatable, node.requested

@@ -8,6 +8,7 @@ from typing import Any
 
 from kubelite.scheduler import handle as handle_mod
 from kubelite.scheduler import nodeinfo, podinfo, protocol
+from kubelite.scheduler.plugins import scoring
 
 NAME = "NodeResourcesFit"
 TOO_MANY_PODS = "Too many pods"
@@ -51,7 +52,7 @@ class NodeResourcesFit:
     def __init__(self, strategy: str = LEAST_ALLOCATED, cpu_weight: int = 1, memory_weight: int = 1) -> None:
         self.scorer = least_allocated if strategy == LEAST_ALLOCATED else most_allocated
         self.cpu_weight, self.memory_weight = cpu_weight, memory_weight
-        self._memo: dict[str, tuple[int, str, int]] = {}
+        self._memo: scoring.Memo = {}
 
     def filter(
         self, state: protocol.CycleState, pod: podinfo.PodInfo, node: nodeinfo.NodeInfo
@@ -70,14 +71,12 @@ class NodeResourcesFit:
         return protocol.Status(protocol.Code.UNSCHEDULABLE, tuple(reasons), NAME) if reasons else None
 
     def score(self, state: protocol.CycleState, pod: podinfo.PodInfo, node: nodeinfo.NodeInfo) -> int:
-        """Memoized per node for its current generation and the pod's requests: between
-        cycles of a ReplicaSet's identical pods most nodes are unchanged."""
-        entry = self._memo.get(node.name)
-        if entry is not None and entry[0] == node.generation and entry[1] == pod.requests_key:
-            return entry[2]
-        value = self._score(pod, node)
-        self._memo[node.name] = (node.generation, pod.requests_key, value)
-        return value
+        return self.score_nodes(state, pod, [node])[0]
+
+    def score_nodes(
+        self, state: protocol.CycleState, pod: podinfo.PodInfo, nodes: list[nodeinfo.NodeInfo]
+    ) -> list[int]:
+        return scoring.memoized_scores(self._memo, pod, nodes, lambda node: self._score(pod, node))
 
     def _score(self, pod: podinfo.PodInfo, node: nodeinfo.NodeInfo) -> int:
         alloc = node.allocatable

@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
-from kubelite.scheduler import protocol
+from collections.abc import Callable
+
+from kubelite.scheduler import nodeinfo, podinfo, protocol
+
+# node name -> (node generation, pod requests key, score)
+Memo = dict[str, tuple[int, object, int]]
+
+
+def memoized_scores(memo: Memo, pod: podinfo.PodInfo, nodes: list[nodeinfo.NodeInfo],
+                    compute: Callable[[nodeinfo.NodeInfo], int]) -> list[int]:
+    """Every node's score in one loop, reusing a node's last score while its generation and
+    the pod's requests are the same: between cycles of a ReplicaSet's identical pods most
+    nodes are unchanged."""
+    key, out = pod.requests_key, []
+    for node in nodes:
+        entry = memo.get(node.name)
+        if entry is not None and entry[0] == node.generation and entry[1] == key:
+            out.append(entry[2])
+            continue
+        value = compute(node)
+        memo[node.name] = (node.generation, key, value)
+        out.append(value)
+    return out
 
 
 def default_normalize(scores: list[int], reverse: bool = False) -> None:
