@@ -34,10 +34,14 @@ RETRY_SECONDS = 5.0     # after a failed pass
 
 
 def internal_ip(node: Obj) -> str:
-    """The Node's first IPv4 InternalIP, or ""."""
+    """The Node's first IPv4 InternalIP, or "" (malformed addresses are skipped)."""
     for a in (node.get("status") or {}).get("addresses") or []:
-        if a.get("type") == "InternalIP" and ":" not in a.get("address", ":"):
-            return str(a["address"])
+        if a.get("type") != "InternalIP":
+            continue
+        try:
+            return str(ipaddress.IPv4Address(a.get("address", "")))
+        except ValueError:
+            continue
     return ""
 
 
@@ -112,7 +116,7 @@ class NodeRoutes:
     def __init__(self, client: rest.Client, *, node_name: str, cluster_cidr: str,
                  state_dir: str, netns: str = "", pod_egress: bool = False) -> None:
         self.node_name = node_name
-        self.cluster_cidr = cluster_cidr
+        self.cluster_cidr = str(ipaddress.IPv4Network(cluster_cidr))   # ValueError if not one
         self.netns = netns
         self.nodes = informer.Informer(client, client.resource("v1", "Node"))
         self.guard = forwarding.Forwarding(cluster_cidr, state_dir, netns or None,

@@ -56,10 +56,13 @@ def test_desired(nodes: list[Obj], want: dict[str, str]) -> None:
     assert routes.desired(nodes, "a", CLUSTER) == want
 
 
-def test_internal_ip_prefers_ipv4() -> None:
+def test_internal_ip_is_the_first_well_formed_ipv4() -> None:
     n = {"status": {"addresses": [{"type": "InternalIP", "address": "fd00::2"},
+                                  {"type": "InternalIP", "address": "10.45.0.300"},
+                                  {"type": "ExternalIP", "address": "10.45.0.9"},
                                   {"type": "InternalIP", "address": "10.45.0.2"}]}}
     assert routes.internal_ip(n) == "10.45.0.2"
+    assert routes.desired([node("b", "not-an-address", "10.42.1.0/24")], "a", CLUSTER) == {}
 
 
 def test_guard_text_without_nodes_has_no_elements() -> None:
