@@ -169,3 +169,33 @@ def test_external_ips_reach_the_service_like_load_balancer_addresses() -> None:
     text = rules.render([svc], [eps("10.42.7.2")], CFG)
     assert "192.168.1.9 . tcp . 80 : goto external-default/web/tcp/http" in text
     assert "fd00::9" not in text
+
+
+def on_nodes(sl: Obj, *nodes: str) -> Obj:
+    for ep, node in zip(sl["endpoints"], nodes):
+        ep["nodeName"] = node
+    return sl
+
+
+def test_external_traffic_policy_local_keeps_to_this_node_and_the_client_address() -> None:
+    cfg = rules.Config("10.42.0.0/16", "10.43.0.0/16", ("127.0.0.1",), node_name="me")
+    svc = service(node_port=30080, externalTrafficPolicy="Local")
+    text = rules.render([svc], [on_nodes(eps("10.42.7.2", "10.42.8.2"), "me", "other")], cfg)
+    assert chain(text, "service-default/web/tcp/http")[0].startswith("numgen random mod 2")
+    assert chain(text, "external-default/web/tcp/http") == [
+        "ip saddr 127.0.0.0/8 meta mark set meta mark | 0x4000",
+        "goto endpoint-default/web/tcp/http/10.42.7.2/8080"]
+    elsewhere = rules.render([svc], [on_nodes(eps("10.42.8.2"), "other")], cfg)
+    assert "127.0.0.1 . tcp . 30080 : drop" in elsewhere           # none here: drop
+    assert "10.43.0.50 . tcp . 80 : goto service-default/web/tcp/http" in elsewhere
+
+
+def test_internal_traffic_policy_local_keeps_to_this_node() -> None:
+    cfg = rules.Config("10.42.0.0/16", "10.43.0.0/16", node_name="me")
+    svc = service(internalTrafficPolicy="Local")
+    text = rules.render([svc], [on_nodes(eps("10.42.7.2", "10.42.8.2"), "me", "other")], cfg)
+    assert chain(text, "service-default/web/tcp/http") == [
+        "goto endpoint-default/web/tcp/http/10.42.7.2/8080"]
+    elsewhere = rules.render([svc], [on_nodes(eps("10.42.8.2"), "other")], cfg)
+    assert "10.43.0.50 . tcp . 80 : drop" in elsewhere
+    assert "no-endpoints" in elsewhere and "10.43.0.50 . tcp . 80 }" not in elsewhere

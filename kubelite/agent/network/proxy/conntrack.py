@@ -19,7 +19,7 @@ Endpoint = tuple[str, int]
 
 
 def udp_endpoints(sps: list[serviceports.ServicePort]) -> set[Endpoint]:
-    return {ep for sp in sps if sp.protocol == "udp" for ep in sp.endpoints}
+    return {ep for sp in sps if sp.protocol == "udp" for ep in sp.all_endpoints}
 
 
 async def forget(endpoints: set[Endpoint], netns: str | None = None) -> None:

@@ -37,7 +37,7 @@ async def run(client: rest.Client, node_name: str, node_ip: str, gateway: str,
     addresses = tuple(dict.fromkeys(("127.0.0.1", node_ip, gateway)))
     proxy = proxier.ServiceProxy(client, netns=None, node_addresses=addresses,
                                  cluster_cidr=opts.cluster_cidr, service_cidr=opts.service_cidr,
-                                 egress_masquerade=opts.egress_masquerade,
+                                 egress_masquerade=opts.egress_masquerade, node_name=node_name,
                                  state_file=os.path.join(state_dir, "proxy-sysctls.json")
                                  if state_dir else "")
     async with asyncio.TaskGroup() as tg:

@@ -32,11 +32,12 @@ class ServiceProxy:
     def __init__(self, client: Any, *, netns: str | None, node_addresses: tuple[str, ...] |
                  list[str], cluster_cidr: str, service_cidr: str,
                  bridge_name: str = bridge.NAME, debounce: float = 0.05,
-                 egress_masquerade: bool = False, state_file: str = "") -> None:
+                 egress_masquerade: bool = False, state_file: str = "",
+                 node_name: str = "") -> None:
         self.client = client
         self.netns = netns
         self.cfg = rules.Config(cluster_cidr, service_cidr, tuple(node_addresses),
-                                egress_masquerade)
+                                egress_masquerade, node_name=node_name)
         self.bridge_name = bridge_name
         self.state_file = state_file            # sysctls to restore, kept across a crash
         self.debounce = debounce
@@ -86,7 +87,8 @@ class ServiceProxy:
         began = time.monotonic()
         await apply.apply(text, self.netns, self.applied)
         self.applied = text
-        udp = conntrack.udp_endpoints(serviceports.service_ports(services, slices))
+        udp = conntrack.udp_endpoints(serviceports.service_ports(services, slices,
+                                                                 self.cfg.node_name))
         await conntrack.forget(self._udp - udp, self.netns)
         self._udp = udp
         async with self._changed:

@@ -9,6 +9,8 @@ Layout of the table:
   this node; 127.0.0.1 sources must be rewritten).
 - An endpoint chain marks traffic from the endpoint itself (pod → VIP → same pod, the
   hairpin case); `postrouting` masquerades marked packets.
+- internal/externalTrafficPolicy Local keep to this node's endpoints (none: drop);
+  external traffic then keeps its client address (only 127/8 sources are masqueraded).
 - sessionAffinity ClientIP: each endpoint has a set `affinity-*` of client addresses
   with the service's timeout; the service chain sends a known client back to its endpoint
   before choosing at random, and the endpoint chain refreshes the client's entry.
@@ -45,6 +47,8 @@ class Config:
     # Guard only traffic entering from this interface (the pod bridge); "": all forwarded
     # traffic. The proxy narrows it when the node already forwarded before it started.
     guard_interface: str = ""
+    # This node's name: traffic policies Local keep to endpoints whose nodeName it is.
+    node_name: str = ""
 
 
 def _chain(kind: str, sp: ServicePort, suffix: str = "") -> str:
@@ -52,11 +56,12 @@ def _chain(kind: str, sp: ServicePort, suffix: str = "") -> str:
     return f"{kind}-{sp.ident}{suffix}"
 
 
-def _endpoint_names(sp: ServicePort) -> list[tuple[str, str, str, int]]:
-    """(endpoint chain, affinity set, ip, port) per endpoint."""
-    return [(_chain("endpoint", sp, f"/{ip}/{port}"),
-             _chain("affinity", sp, f"/{ip}/{port}"), ip, port)
-            for ip, port in sp.endpoints]
+Names = tuple[str, str]                 # (endpoint chain, affinity set)
+
+
+def _names(sp: ServicePort, ep: tuple[str, int]) -> Names:
+    suffix = f"/{ep[0]}/{ep[1]}"
+    return _chain("endpoint", sp, suffix), _chain("affinity", sp, suffix)
 
 
 def _keys(sp: ServicePort, cfg: Config) -> tuple[list[str], list[str], list[str]]:
@@ -68,24 +73,40 @@ def _keys(sp: ServicePort, cfg: Config) -> tuple[list[str], list[str], list[str]
     return ips, nodes, lbs
 
 
+def _pick(sp: ServicePort, eps: tuple[tuple[str, int], ...]) -> list[str]:
+    """Rules choosing one of `eps`: a known client's own (ClientIP affinity), else random."""
+    names = [_names(sp, ep) for ep in eps]
+    choices = ", ".join(f"{i} : goto {chain}" for i, (chain, _aff) in enumerate(names))
+    sticky = [f"\t\tip saddr @{aff} goto {chain}" for chain, aff in names
+              ] if sp.affinity_seconds else []
+    return [*sticky, f"\t\tgoto {names[0][0]}" if len(names) == 1 else
+            f"\t\tnumgen random mod {len(names)} vmap {{ {choices} }}"]
+
+
+def _external_chain(sp: ServicePort) -> list[str]:
+    """Marks external traffic for masquerade (with externalTrafficPolicy Local only what
+    comes from 127/8, which a pod cannot answer), then picks an endpoint."""
+    mark = f"meta mark set meta mark | {MASQ_MARK:#x}"
+    head = [f"\tchain {_chain('external', sp)} {{",
+            f"\t\tip saddr 127.0.0.0/8 {mark}" if sp.external_local else f"\t\t{mark}"]
+    if sp.other_external is None:
+        return [*head, f"\t\tgoto {_chain('service', sp)}", "\t}"]
+    return [*head, *_pick(sp, sp.other_external), "\t}"]
+
+
 def _service_chains(sp: ServicePort) -> list[str]:
     """The service chain (endpoint choice), its external chain, one chain per endpoint
     and, with session affinity, one client set per endpoint."""
-    eps = _endpoint_names(sp)
-    choices = ", ".join(f"{i} : goto {chain}" for i, (chain, *_rest) in enumerate(eps))
-    pick = (f"goto {eps[0][0]}" if len(eps) == 1 else
-            f"numgen random mod {len(eps)} vmap {{ {choices} }}")
-    sticky = [f"\t\tip saddr @{aff} goto {chain}" for chain, aff, _ip, _port in eps
-              ] if sp.affinity_seconds else []
-    lines = [line for _chain_name, aff, _ip, _port in eps if sp.affinity_seconds
-             for line in (f"\tset {aff} {{", "\t\ttype ipv4_addr", "\t\tflags dynamic,timeout",
-                          f"\t\ttimeout {sp.affinity_seconds}s", "\t}")]
-    lines += [f"\tchain {_chain('service', sp)} {{", *sticky, f"\t\t{pick}", "\t}"]
-    if sp.external:
-        lines += [f"\tchain {_chain('external', sp)} {{",
-                  f"\t\tmeta mark set meta mark | {MASQ_MARK:#x}",
-                  f"\t\tgoto {_chain('service', sp)}", "\t}"]
-    for chain, aff, ip, port in eps:
+    lines = [line for ep in sp.all_endpoints if sp.affinity_seconds
+             for line in (f"\tset {_names(sp, ep)[1]} {{", "\t\ttype ipv4_addr",
+                          "\t\tflags dynamic,timeout", f"\t\ttimeout {sp.affinity_seconds}s",
+                          "\t}")]
+    if sp.endpoints:
+        lines += [f"\tchain {_chain('service', sp)} {{", *_pick(sp, sp.endpoints), "\t}"]
+    if sp.external and sp.external_endpoints:
+        lines += _external_chain(sp)
+    for ip, port in sp.all_endpoints:
+        chain, aff = _names(sp, (ip, port))
         remember = [f"\t\tupdate @{aff} {{ ip saddr }}"] if sp.affinity_seconds else []
         lines += [f"\tchain {chain} {{",
                   f"\t\tip saddr {ip} meta mark set meta mark | {MASQ_MARK:#x}", *remember,
@@ -109,12 +130,15 @@ def _maps(sps: list[ServicePort], cfg: Config) -> list[str]:
     dead: list[str] = []
     for sp in sps:
         cluster_keys, node_keys, lb_keys = _keys(sp, cfg)
-        if not sp.endpoints:
+        if not sp.ready_anywhere:
             dead += cluster_keys + node_keys + lb_keys
             continue
-        ips += [f"{k} : goto {_chain('service', sp)}" for k in cluster_keys]
-        ips += [f"{k} : goto {_chain('external', sp)}" for k in lb_keys]
-        nodes += [f"{k} : goto {_chain('external', sp)}" for k in node_keys]
+        # A traffic policy Local with no endpoint on this node drops, as upstream.
+        internal = f"goto {_chain('service', sp)}" if sp.endpoints else "drop"
+        external = f"goto {_chain('external', sp)}" if sp.external_endpoints else "drop"
+        ips += [f"{k} : {internal}" for k in cluster_keys]
+        ips += [f"{k} : {external}" for k in lb_keys]
+        nodes += [f"{k} : {external}" for k in node_keys]
     return (_map("service-ips", sorted(set(ips)), True) + _map("node-ports", nodes, True)
             + _map("no-endpoints", sorted(set(dead)), False))
 
@@ -154,10 +178,10 @@ def _base_chains(cfg: Config) -> list[str]:
 
 def render(services: list[Obj], slices: list[Obj], cfg: Config) -> str:
     """The whole table as `nft -f` input (apply adds what replaces the previous one)."""
-    sps = service_ports(services, slices)
+    sps = service_ports(services, slices, cfg.node_name)
     lines = [f"table ip {TABLE} {{", *_maps(sps, cfg), *_base_chains(cfg)]
     for sp in sps:
-        if sp.endpoints:
+        if sp.all_endpoints:
             lines += _service_chains(sp)
     return "\n".join([*lines, "}", ""])
 

@@ -29,10 +29,26 @@ class ServicePort:
     # ip:port like a node port.
     load_balancer_ips: tuple[str, ...] = ()
     affinity_seconds: int = 0           # sessionAffinity ClientIP timeout; 0: none
+    # Where external traffic (node port, load balancer) goes when not to `endpoints`: with
+    # a traffic policy Local on one side only. None: to `endpoints`.
+    other_external: tuple[tuple[str, int], ...] | None = None
+    # externalTrafficPolicy Local: external traffic keeps the client's address.
+    external_local: bool = False
+    # Ready endpoints exist (maybe only on other nodes): without, clients are refused.
+    ready_anywhere: bool = True
 
     @property
     def ident(self) -> str:
         return f"{self.namespace}/{self.name}/{self.protocol}/{self.port_name or self.port}"
+
+    @property
+    def external_endpoints(self) -> tuple[tuple[str, int], ...]:
+        return self.endpoints if self.other_external is None else self.other_external
+
+    @property
+    def all_endpoints(self) -> tuple[tuple[str, int], ...]:
+        return tuple(sorted(set(self.endpoints) | set(self.external_endpoints),
+                            key=lambda e: (ipaddress.ip_address(e[0]), e[1])))
 
     @property
     def external(self) -> bool:
@@ -45,8 +61,10 @@ def _ready(ep: Obj) -> bool:
     return cond.get("ready") is not False and not cond.get("terminating")
 
 
-def slice_endpoints(slices: list[Obj], port_name: str, protocol: str) -> tuple[tuple[str, int], ...]:
-    """Ready (ip, port) pairs of a service port across its IPv4 slices, sorted, unique."""
+def slice_endpoints(slices: list[Obj], port_name: str, protocol: str, node: str = ""
+                    ) -> tuple[tuple[str, int], ...]:
+    """Ready (ip, port) pairs of a service port across its IPv4 slices, sorted, unique;
+    with `node`, only the endpoints on that node."""
     out: set[tuple[str, int]] = set()
     for sl in slices:
         if sl.get("addressType", "IPv4") != "IPv4":
@@ -56,7 +74,7 @@ def slice_endpoints(slices: list[Obj], port_name: str, protocol: str) -> tuple[t
                  and p.get("port")]
         for p in ports:
             for ep in sl.get("endpoints") or []:
-                if _ready(ep):
+                if _ready(ep) and (not node or ep.get("nodeName") == node):
                     out.update((addr, int(p["port"])) for addr in ep.get("addresses") or [])
     return tuple(sorted(out, key=lambda e: (ipaddress.ip_address(e[0]), e[1])))
 
@@ -90,8 +108,9 @@ def _slices_by_service(slices: list[Obj]) -> dict[tuple[str, str], list[Obj]]:
     return by_svc
 
 
-def service_ports(services: list[Obj], slices: list[Obj]) -> list[ServicePort]:
-    """What to program: every port of every ClusterIP/NodePort/LoadBalancer service."""
+def service_ports(services: list[Obj], slices: list[Obj], node: str = "") -> list[ServicePort]:
+    """What to program: every port of every ClusterIP/NodePort/LoadBalancer service. On
+    `node` (if known), traffic policies Local keep to its own endpoints."""
     by_svc = _slices_by_service(slices)
     out = []
     for svc in services:
@@ -105,8 +124,14 @@ def service_ports(services: list[Obj], slices: list[Obj]) -> list[ServicePort]:
             proto = p.get("protocol", "TCP")
             if proto not in PROTOCOLS:
                 continue
+            name = p.get("name") or ""
+            ready = slice_endpoints(mine, name, proto)
+            local = slice_endpoints(mine, name, proto, node) if node else ready
+            internal = local if spec.get("internalTrafficPolicy") == "Local" else ready
+            ext_local = spec.get("externalTrafficPolicy") == "Local" and bool(node)
+            external = local if ext_local else ready
             out.append(ServicePort(
-                meta.get("namespace", ""), meta["name"], p.get("name") or "", PROTOCOLS[proto],
-                ip, int(p["port"]), int(p.get("nodePort") or 0),
-                slice_endpoints(mine, p.get("name") or "", proto), lb_ips, affinity))
+                meta.get("namespace", ""), meta["name"], name, PROTOCOLS[proto],
+                ip, int(p["port"]), int(p.get("nodePort") or 0), internal, lb_ips, affinity,
+                None if external == internal else external, ext_local, bool(ready)))
     return sorted(out, key=lambda s: s.ident)
