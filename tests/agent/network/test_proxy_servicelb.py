@@ -76,3 +76,14 @@ def test_ingress_keeps_other_nodes_entries() -> None:
     assert servicelb.wanted_ingress(svc, NODE, offer=False) == [{"ip": "10.0.0.7"}]
     assert servicelb.wanted_ingress(lb("web", 80), NODE, offer=True) == [
         {"ip": NODE, "ipMode": "VIP"}]
+
+
+def test_another_services_node_port_is_taken() -> None:
+    np = {"metadata": {"namespace": "default", "name": "np"},
+          "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]}}
+    mine = lb("web", 30080)
+    mine["spec"]["ports"][0]["nodePort"] = 30080         # its own node port is no conflict
+    assert servicelb.plan([np, lb("other", 30080, created="2026-01-02T00:00:00Z")], NODE,
+                          set())["default/other"] == \
+        "port 30080/TCP is already used as a node port by service default/np"
+    assert servicelb.plan([mine], NODE, set()) == {"default/web": ""}

@@ -3,8 +3,8 @@ status.loadBalancer.ingress (ipMode VIP) and the service proxy answers address:p
 
 Each node agent runs one and speaks only for its own address, so several nodes can each
 add themselves. A node offers a service only if all its ports are free there: not held by
-a listening (TCP) or bound (UDP) socket in the node's network namespace, and not by an
-older LoadBalancer service on the same port. A service that cannot have them stays
+a listening (TCP) or bound (UDP) socket in the node's network namespace, not another
+service's node port, and not an older LoadBalancer service's port. A service that cannot have them stays
 pending (no ingress from this node) with a SyncLoadBalancerFailed event saying why; it is
 checked again on every change and every `resync` seconds, so it gets its address once
 the port is free. A service that has the address keeps its ports.
@@ -62,22 +62,33 @@ def plan(services: list[Obj], node_ip: str, sockets: Sockets) -> dict[str, str]:
     """key → "" if this node offers the service, else why not. Services already holding
     the address keep it; the others, oldest first, take free ports."""
     ours = sorted((s for s in services if is_ours(s)), key=_age)
+    node_ports = {(p.get("protocol", "TCP"), int(p["nodePort"])): informer.key_of(s)
+                  for s in services for p in (s.get("spec") or {}).get("ports") or []
+                  if p.get("nodePort")}
     taken: dict[tuple[str, int], str] = {}
     out: dict[str, str] = {}
     for svc in sorted(ours, key=lambda s: not _has(s, node_ip)):    # stable: by age within
         key = informer.key_of(svc)
-        why = ""
-        for proto, port in _ports(svc):
-            if not _has(svc, node_ip) and (proto, port) in taken:
-                why = f"port {port}/{proto} is already used by service {taken[proto, port]}"
-            elif not _has(svc, node_ip) and listeners.holds(sockets, proto, node_ip, port):
-                why = f"port {port}/{proto} is already in use by a socket listening on the node"
-            if why:
-                break
+        why = "" if _has(svc, node_ip) else next(
+            (w for proto, port in _ports(svc)
+             if (w := _conflict(proto, port, key, taken, node_ports, sockets, node_ip))), "")
         out[key] = why
         if not why:
             taken.update({p: key for p in _ports(svc)})
     return out
+
+
+def _conflict(proto: str, port: int, key: str, taken: dict[tuple[str, int], str],
+              node_ports: dict[tuple[str, int], str], sockets: Sockets, node_ip: str) -> str:
+    """Why `key` cannot have port/proto on this node; "" if it can."""
+    if (proto, port) in taken:
+        return f"port {port}/{proto} is already used by service {taken[proto, port]}"
+    if node_ports.get((proto, port), key) != key:
+        return (f"port {port}/{proto} is already used as a node port by service "
+                f"{node_ports[proto, port]}")
+    if listeners.holds(sockets, proto, node_ip, port):
+        return f"port {port}/{proto} is already in use by a socket listening on the node"
+    return ""
 
 
 def wanted_ingress(svc: Obj, node_ip: str, offer: bool) -> list[Obj]:
