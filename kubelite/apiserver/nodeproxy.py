@@ -25,7 +25,7 @@ import aiohttp
 from aiohttp import web
 
 from kubelite.api import errors, registry
-from kubelite.apiserver import certs, context, negotiation
+from kubelite.apiserver import certs, context, negotiation, spdyupgrade
 from kubelite.apiserver.requestinfo import RequestInfo
 
 Obj = dict[str, Any]
@@ -186,7 +186,11 @@ class NodeProxy:
         offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")
                    if p.strip()]
         forwarding = info.subresource == "portforward"
-        if request.headers.get("Upgrade", "").lower() != "websocket" or not (offered or forwarding):
+        spdy = forwarding and spdyupgrade.requested(request)
+        if spdy:
+            spdyupgrade.check(request)
+            offered = [spdyupgrade.TUNNELLED]
+        elif request.headers.get("Upgrade", "").lower() != "websocket" or not (offered or forwarding):
             raise errors.BadRequest(f"pods/{info.subresource} needs a WebSocket upgrade with the "
                                     f"{_PROTOCOLS[forwarding]} protocol")
         query = agent_query(request.query, forwarding)
@@ -196,6 +200,8 @@ class NodeProxy:
         except aiohttp.WSServerHandshakeError as e:
             raise agent_error(e.status, e.message) from None
         async with agent:
+            if spdy:
+                return await spdyupgrade.relay(request, agent)
             ws = web.WebSocketResponse(protocols=(agent.protocol,) if agent.protocol else (),
                                        max_msg_size=0)
             await ws.prepare(request)

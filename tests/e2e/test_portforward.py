@@ -49,11 +49,15 @@ def web(c: cluster_mod.Cluster) -> str:
 
 
 @contextlib.contextmanager
-def forwarding(c: cluster_mod.Cluster, target: str, remote: str
+def forwarding(c: cluster_mod.Cluster, target: str, remote: str, *, websockets: bool = True
                ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """`kubectl port-forward target :remote`; yields the local port it chose."""
+    """`kubectl port-forward target :remote`; yields the local port it chose. Without
+    websockets kubectl uses the plain SPDY/3.1 upgrade instead of the WebSocket tunnel."""
+    env = c.env()
+    if not websockets:
+        env["KUBECTL_PORT_FORWARD_WEBSOCKETS"] = "false"
     with subprocess.Popen([cluster_mod.KUBECTL, "port-forward", "-n", NS, target,
-                           f":{remote}", "--address", "127.0.0.1"], env=c.env(),
+                           f":{remote}", "--address", "127.0.0.1"], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         try:
             line = read_until(proc, b"\n")
@@ -77,6 +81,14 @@ def test_kubectl_port_forward_reaches_the_pod(c: cluster_mod.Cluster, web: str,
     with forwarding(c, target, remote) as (port, _proc):
         assert get(port) == b"hello-from-pod\n"
         assert get(port) == b"hello-from-pod\n"  # a second connection over the same session
+
+
+def test_kubectl_port_forward_over_a_plain_spdy_upgrade(c: cluster_mod.Cluster, web: str) -> None:
+    with forwarding(c, "pod/web", "8080", websockets=False) as (port, _proc):
+        assert get(port) == b"hello-from-pod\n"
+        big = get(port, "/big")
+        want = get(port, "/big.md5").split()[0].decode()
+    assert hashlib.md5(big).hexdigest() == want
 
 
 def test_kubectl_port_forward_to_a_deployment(c: cluster_mod.Cluster) -> None:
@@ -157,3 +169,14 @@ def test_port_forward_to_a_missing_pod_is_not_found(c: cluster_mod.Cluster) -> N
     res = c.kubectl("port-forward", "-n", NS, "pod/nope", ":8080", check=False)
     assert res.returncode == 1
     assert 'pods "nope" not found' in res.stderr
+
+
+def test_a_spdy_upgrade_without_the_portforward_protocol_is_refused(core: Any, web: str) -> None:
+    api = core.api_client
+    resp = api.call_api("POST", f"{api.configuration.host}/api/v1/namespaces/{NS}/pods/web/"
+                        "portforward", header_params={
+                            "Connection": "Upgrade", "Upgrade": "SPDY/3.1",
+                            "X-Stream-Protocol-Version": "v9.example"})
+    resp.read()
+    assert resp.status == 400
+    assert "unable to negotiate protocol" in resp.data.decode()
