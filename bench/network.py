@@ -7,7 +7,8 @@ in the same run:
 
 - HTTP requests/s and p50/p99 latency, a new connection per request (like `wget`),
   through the ClusterIP vs straight to the pods (round-robin over the same pods), rounds
-  interleaved; the ratio is the figure (target ClusterIP >= 0.9 of direct);
+  interleaved; the ratio (median of the rounds' ratios) is the figure (target ClusterIP
+  >= 0.9 of direct);
 - queries/s of the cluster DNS, asked at the kube-dns ClusterIP and at the node's DNS
   address directly (target >= 5,000/s), with bench/dns.py's load generator;
 - time from an EndpointSlice write to the proxy's rules holding it (the nft change seen
@@ -18,7 +19,7 @@ Other data paths (an Ingress controller, say) add themselves to `PATHS`: a funct
 (cluster, web) to a list of (address, port) targets, measured beside the two above.
 Needs root, runc, busybox, ip, unshare, nft. Run:
 
-    .venv/bin/python bench/network.py [--requests 2000] [--concurrency 8] [--rounds 3]
+    .venv/bin/python bench/network.py [--requests 2000] [--concurrency 8] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -134,13 +135,16 @@ async def compare_paths(c: cluster_mod.Cluster, web: Web, n: int, concurrency: i
 
 
 def report_paths(results: dict[str, list[tuple[float, float, float]]]) -> None:
-    base = statistics.median(r[0] for r in results["direct to pods"])
+    """Medians over rounds; the ratio is the median of each round's ratio to the direct
+    run just before it (neighbours in time see the same machine load)."""
+    direct = results["direct to pods"]
     for name, rows in results.items():
         rate = statistics.median(r[0] for r in rows)
+        ratio = statistics.median(r[0] / d[0] for r, d in zip(rows, direct))
         print(f"  {name:16} {rate:8.0f} req/s (rounds {', '.join(f'{r[0]:.0f}' for r in rows)})"
               f"   p50 {statistics.median(r[1] for r in rows) * 1e3:6.2f} ms"
               f"   p99 {statistics.median(r[2] for r in rows) * 1e3:6.2f} ms"
-              f"   ratio to direct {rate / base:.2f}")
+              f"   ratio to direct {ratio:.2f}")
 
 
 def standalone_dns() -> tuple[subprocess.Popen[bytes], int]:
@@ -304,7 +308,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--requests", type=int, default=2000)
     p.add_argument("--concurrency", type=int, default=8)
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--queries", type=int, default=20000)
     p.add_argument("--dns-clients", type=int, default=32)
     p.add_argument("--changes", type=int, default=100)
