@@ -120,8 +120,9 @@ class Controller:
         rt = self.client.resource("networking.k8s.io/v1", "IngressClass")
         try:
             await self.client.create(rt, classes.default_ingress_class())
-        except errors.AlreadyExists:
-            pass
+        except errors.APIError as e:
+            if not errors.is_already_exists(e):
+                raise
 
     async def reconcile(self) -> None:
         """One level-triggered pass over everything the caches hold."""
@@ -169,9 +170,9 @@ class Controller:
             try:
                 await self.client.patch(rt, meta["name"], {"status": want},
                                         namespace=meta.get("namespace", ""), subresource="status")
-            except errors.NotFound:
-                pass
             except errors.APIError as e:
+                if errors.is_not_found(e):
+                    continue
                 log.warning("ingress status not written ingress=%s error=%s",
                             informer.key_of(ing), e)
                 self._dirty.set()

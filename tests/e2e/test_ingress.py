@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -374,3 +375,25 @@ def test_kubectl_create_ingress_uses_the_default_class(apps: cluster_mod.Cluster
     c.kubectl("delete", "ingress", "plain", "-n", NS)
     wait_for("the route to go", lambda: curl("-H", "Host: plain.local", url),
              lambda got: got[0] == 404)
+
+
+def test_standalone_controller_serves_beside_the_bundled_one(apps: cluster_mod.Cluster,
+                                                             tmp_path: Any) -> None:
+    """`kubelite ingress --kubeconfig` against a cluster whose default class already exists
+    (as after a server restart) serves the same Ingresses on its own ports."""
+    c = apps
+    apply(c, ingress("alone", "public", rule("alone.local", "/", "admin")))
+    port = cluster_mod.free_port()
+    log_path = tmp_path / "ingress.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kubelite.cli", "ingress", "--kubeconfig", c.kubeconfig,
+             "--ingress-http-port", str(port), "--ingress-https-port", "0"],
+            stdout=log, stderr=subprocess.STDOUT, env=c.env())
+    try:
+        wait_body(f"http://127.0.0.1:{port}/hello.txt", "admin console", "-H", "Host: alone.local")
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    assert "Traceback" not in log_path.read_text()
