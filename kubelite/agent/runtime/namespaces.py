@@ -25,6 +25,8 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
+from kubelite.agent.runtime import spawn
+
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWNET = 0x40000000
@@ -143,7 +145,7 @@ def _spawn_pause(hostname: str) -> int:
     null = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, mode, 0)
             for fd, mode in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY))]
     return os.posix_spawn(binary, list(PAUSE_ARGV), dict(os.environ), file_actions=null,
-                          setsid=True)
+                          setsid=True, setsigdef=spawn.RESTORED_SIGNALS)
 
 
 async def spawn_pause(hostname: str) -> int:

@@ -3,13 +3,12 @@ delete / exec): runc, or crun, which takes the same commands and flags."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from dataclasses import dataclass
 from typing import Any
 
-from kubelite.agent.runtime import protocol
+from kubelite.agent.runtime import protocol, spawn
 
 
 @dataclass(frozen=True)
@@ -26,11 +25,8 @@ class Runc:
         return [self.binary, "--root", self.root, *args]
 
     async def _call(self, *args: str) -> bytes:
-        proc = await asyncio.create_subprocess_exec(
-            *self.argv(*args), stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await proc.communicate()
-        if proc.returncode != 0:
+        code, out, err = await spawn.output(self.argv(*args))
+        if code != 0:
             raise _failure(self.name, args[0], err.decode(errors="replace"))
         return out
 
@@ -40,12 +36,10 @@ class Runc:
         pid_file = os.path.join(bundle, "init.pid")
         log_file = os.path.join(bundle, "runc.log")
         extra = ["--console-socket", console_socket] if console_socket else []
-        proc = await asyncio.create_subprocess_exec(
-            *[*self.create_prefix, self.binary, "--root", self.root, "--log", log_file,
-              "--log-format", "json", "create", "--bundle", bundle, "--pid-file", pid_file,
-              *extra, cid],
-            stdin=stdio[0], stdout=stdio[1], stderr=stdio[2])
-        if await proc.wait() != 0:
+        argv = [*self.create_prefix, self.binary, "--root", self.root, "--log", log_file,
+                "--log-format", "json", "create", "--bundle", bundle, "--pid-file", pid_file,
+                *extra, cid]
+        if await spawn.run(argv, stdio) != 0:
             raise _failure(self.name, "create", _last_error(log_file))
         with open(pid_file, encoding="ascii") as f:  # noqa: ASYNC230 - a few bytes on local disk
             return int(f.read().strip())
