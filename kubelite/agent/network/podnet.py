@@ -96,9 +96,8 @@ class PodNetwork:
         (it forks the agent's large process), and a pod needed six."""
         node = self.cfg.node_netns
         node_path = os.path.join(iproute.NETNS_DIR, iproute.ns_name(node)) if node else ""
-        rtnl.add_pod_veth(node_path, veth, self.cfg.bridge_name, netns_path, POD_IFNAME,
-                          self.cfg.mtu)
-        rtnl.configure_pod(netns_path, POD_IFNAME, addr, self.gateway.ip)
+        rtnl.wire_pod(node_path, veth, self.cfg.bridge_name, netns_path, POD_IFNAME,
+                      self.cfg.mtu, addr, self.gateway.ip)
 
     async def teardown(self, sandbox_id: str, netns_path: str = "", _config: Any = None) -> None:
         """Delete the sandbox's veth pair and free its address; idempotent."""

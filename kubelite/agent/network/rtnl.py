@@ -2,7 +2,7 @@
 `ip` process each: a veth pair with one end on the bridge (hairpin on) and the other in the
 pod's namespace, then there an address, link up and a default route.
 
-A netlink socket acts on the network namespace it was created in, so `in_netns` makes one
+A netlink socket acts on the network namespace it was created in, so `wire_pod` makes one
 from a short-lived thread that entered the wanted namespace (setns(2) affects only that
 thread). Each request asks for an acknowledgement; a kernel error becomes an OSError. The
 calls block for well under a millisecond.
@@ -151,35 +151,33 @@ def run_in_netns(netns_path: str, fn: Callable[[], T]) -> T:
     return box[0]
 
 
-def in_netns(netns_path: str, fn: Callable[[Socket], T]) -> T:
-    """fn(socket) with a netlink socket in `netns_path` (see run_in_netns)."""
-    def with_socket() -> T:
+def _add_pod_veth(nl: Socket, name: str, bridge: str, pod_netns: str, peer: str,
+                  mtu: int) -> None:
+    fd = os.open(pod_netns, os.O_RDONLY)
+    try:
+        index = nl.add_veth(name, peer, fd, mtu, socket.if_nametoindex(bridge))
+    finally:
+        os.close(fd)
+    nl.set_hairpin(index, name)
+
+
+def _configure_pod(nl: Socket, ifname: str, addr: ipaddress.IPv4Interface,
+                   gateway: ipaddress.IPv4Address) -> None:
+    index = socket.if_nametoindex(ifname)   # resolved in the pod's namespace (this thread's)
+    nl.add_address(index, addr, ifname)
+    nl.set_up(index, ifname)
+    nl.add_default_route(gateway, index, ifname)
+
+
+def wire_pod(node_netns: str, veth: str, bridge: str, pod_netns: str, ifname: str, mtu: int,
+             addr: ipaddress.IPv4Interface, gateway: ipaddress.IPv4Address) -> None:
+    """In `node_netns` ("": ours): a veth pair, `veth` up on `bridge` with hairpin on and
+    `ifname` moved to the namespace at `pod_netns`; there: `ip addr add ADDR dev IF; ip link
+    set IF up; ip route add default via GW dev IF`. One thread does both halves."""
+    def wire() -> None:
         with Socket() as nl:
-            return fn(nl)
-    return run_in_netns(netns_path, with_socket)
-
-
-def add_pod_veth(node_netns: str, name: str, bridge: str, pod_netns: str, peer: str,
-                 mtu: int) -> None:
-    """A veth pair: `name` up on `bridge` with hairpin on in `node_netns`, `peer` (down) in
-    the namespace at `pod_netns`."""
-    def add(nl: Socket) -> None:
-        fd = os.open(pod_netns, os.O_RDONLY)
-        try:
-            index = nl.add_veth(name, peer, fd, mtu, socket.if_nametoindex(bridge))
-        finally:
-            os.close(fd)
-        nl.set_hairpin(index, name)
-    in_netns(node_netns, add)
-
-
-def configure_pod(netns_path: str, ifname: str, addr: ipaddress.IPv4Interface,
-                  gateway: ipaddress.IPv4Address) -> None:
-    """In the namespace at `netns_path`: `ip addr add ADDR dev IF; ip link set IF up;
-    ip route add default via GW dev IF`."""
-    def configure(nl: Socket) -> None:
-        index = socket.if_nametoindex(ifname)   # resolved in the pod's namespace
-        nl.add_address(index, addr, ifname)
-        nl.set_up(index, ifname)
-        nl.add_default_route(gateway, index, ifname)
-    in_netns(netns_path, configure)
+            _add_pod_veth(nl, veth, bridge, pod_netns, ifname, mtu)
+        enter_netns(pod_netns)
+        with Socket() as nl:
+            _configure_pod(nl, ifname, addr, gateway)
+    run_in_netns(node_netns, wire)
