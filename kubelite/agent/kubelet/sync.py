@@ -37,6 +37,11 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 FAILED_MOUNT_RETRY = 2.0
 CONFIG_ERROR_RETRY = 2.0
+# How many sandbox creations or container create+starts run at once. They are mostly
+# runtime processes competing for the same cores: unbounded, a burst of pods all finish
+# late together and their status writes and events arrive at once (each burst of API
+# calls opens new connections); bounded, pods finish in turn and calls spread out.
+START_CONCURRENCY = 8
 
 
 @dataclass
@@ -54,6 +59,8 @@ class Context:
     backoff: backoff.BackOff = field(default_factory=backoff.BackOff)
     pids_limit: int = 0
     dns: dnsconfig.Settings = field(default_factory=dnsconfig.Settings)
+    start_slots: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(START_CONCURRENCY))
 
 
 @dataclass
@@ -155,7 +162,8 @@ class PodSync:
             labels=dict(meta.get("labels") or {}),
             dns=dnsconfig.sandbox_dns(pod, self.ctx.dns, self.ctx.recorder))
         try:
-            self.sandbox_id = await self.ctx.runtime.run_pod_sandbox(cfg)
+            async with self.ctx.start_slots:
+                self.sandbox_id = await self.ctx.runtime.run_pod_sandbox(cfg)
         except protocol.RuntimeFailure as e:
             self.ctx.recorder.event(pod, "Warning", "FailedCreatePodSandBox",
                                     f"Failed to create pod sandbox: {e}")
@@ -230,7 +238,8 @@ class PodSync:
             self.ctx.recorder.event(pod, "Warning", "Failed", f"Error: {e}")
             self._wait(rec, "CreateContainerConfigError", str(e), CONFIG_ERROR_RETRY)
             return
-        await self._create_and_start(pod, c, rec, cfg)
+        async with self.ctx.start_slots:
+            await self._create_and_start(pod, c, rec, cfg)
 
     async def _create_and_start(self, pod: Obj, c: Obj, rec: Record,
                                 cfg: protocol.ContainerConfig) -> None:
