@@ -16,7 +16,8 @@ in the same run:
   (period 1 s) to its endpoint leaving the rules.
 
 Other data paths (an Ingress controller, say) add themselves to `PATHS`: a function from
-(cluster, web) to a list of (address, port) targets, measured beside the two above.
+(cluster, web) to a list of (address, port) targets, measured beside the two above;
+`web_cluster()` and `in_private_netns()` give another benchmark the same setup.
 Needs root, runc, busybox, ip, unshare, nft. Run:
 
     .venv/bin/python bench/network.py [--requests 2000] [--concurrency 8] [--rounds 5]
@@ -26,13 +27,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -40,8 +42,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import yaml
 
 from bench import dns as dns_bench
-from bench import pod_startup
-from kubelite.client import rest
+from bench import pod_startup, proxy_latency
 from tests.e2e import agentenv
 from tests.e2e import cluster as cluster_mod
 
@@ -183,82 +184,6 @@ async def dns_round(label: str, host: str, port: int, packets: list[bytes], clie
           f"{', '.join(f'{r:.0f}' for r in rates)})   p99 {pct(lat, 99) * 1e3:.2f} ms")
 
 
-class RuleMonitor:
-    """`nft monitor` in the node's namespace: when did a rule change show up."""
-
-    async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            "nft", "monitor", "rules", stdout=asyncio.subprocess.PIPE,
-            stdin=asyncio.subprocess.DEVNULL)
-        self.lines: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
-        self.task = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.proc.stdout is not None
-        while line := await self.proc.stdout.readline():
-            await self.lines.put((time.perf_counter(), line.decode()))
-
-    def drain(self) -> None:
-        while not self.lines.empty():
-            self.lines.get_nowait()
-
-    async def wait_for(self, needle: str, timeout: float = 30) -> float:
-        """perf_counter time of the first line containing `needle`."""
-        async with asyncio.timeout(timeout):
-            while True:
-                at, line = await self.lines.get()
-                if needle in line:
-                    return at
-
-    async def stop(self) -> None:
-        self.proc.terminate()
-        await self.proc.wait()
-        self.task.cancel()
-
-
-async def slice_to_rules(kubeconfig: str, monitor: RuleMonitor, changes: int) -> list[float]:
-    """Seconds from an EndpointSlice write (a selectorless Service's) to its new endpoint's
-    dnat rule in the table."""
-    client = rest.Client.from_kubeconfig(kubeconfig)
-    svc_rt = client.resource("v1", "Service")
-    slice_rt = client.resource("discovery.k8s.io/v1", "EndpointSlice")
-    try:
-        await client.create(svc_rt, {"metadata": {"name": "churn"}, "spec": {
-            "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]}}, NS)
-        await client.create(slice_rt, {
-            "metadata": {"name": "churn-1", "labels": {"kubernetes.io/service-name": "churn"}},
-            "addressType": "IPv4", "ports": [{"name": "http", "port": 80, "protocol": "TCP"}],
-            "endpoints": []}, NS)
-        out = []
-        for i in range(changes):
-            ip = f"10.42.250.{i % 250 + 1}"
-            monitor.drain()
-            t0 = time.perf_counter()
-            await client.patch(slice_rt, "churn-1", {"endpoints": [
-                {"addresses": [ip], "conditions": {"ready": True}}]}, namespace=NS)
-            out.append(await monitor.wait_for(f"dnat to {ip}:80") - t0)
-        return out
-    finally:
-        await client.close()
-
-
-async def unready_to_rules(c: cluster_mod.Cluster, web: Web, monitor: RuleMonitor,
-                           samples: int) -> list[float]:
-    """Seconds from a pod's readiness file going (its probe fails within the 1 s period)
-    to its endpoint leaving the rules; the pod is made ready again between samples."""
-    name, ip = min(web.pods.items())
-    out = []
-    for _ in range(samples):
-        monitor.drain()
-        await asyncio.to_thread(c.kubectl, "exec", "-n", NS, name, "--", "rm", "/www/ready")
-        t0 = time.perf_counter()
-        out.append(await monitor.wait_for(f"/{ip}/{web.target_port}") - t0)
-        monitor.drain()
-        await asyncio.to_thread(c.kubectl, "exec", "-n", NS, name, "--", "touch", "/www/ready")
-        await monitor.wait_for(f"dnat to {ip}:{web.target_port}")
-    return out
-
-
 def report_latency(label: str, values: list[float]) -> None:
     print(f"  {label:40} n={len(values):<4} p50 {pct(values, 50) * 1e3:7.1f} ms"
           f"   p99 {pct(values, 99) * 1e3:7.1f} ms   max {max(values) * 1e3:7.1f} ms")
@@ -272,29 +197,32 @@ async def measure(c: cluster_mod.Cluster, web: Web, args: argparse.Namespace) ->
     print(f"cluster DNS (in the server process), {args.queries} queries, "
           f"{args.dns_clients} clients")
     await dns_rates(gateway, args.queries, args.dns_clients)
-    monitor = RuleMonitor()
+    monitor = proxy_latency.RuleMonitor()
     await monitor.start()
     try:
         print("endpoint change -> proxy rules")
         report_latency("EndpointSlice write -> dnat rule",
-                       await slice_to_rules(c.kubeconfig, monitor, args.changes))
+                       await proxy_latency.slice_to_rules(c.kubeconfig, monitor, args.changes,
+                                                          ns=NS))
         report_latency("pod readiness fails -> endpoint out",
-                       await unready_to_rules(c, web, monitor, args.unready))
+                       await proxy_latency.unready_to_rules(
+                           c, web.pods, web.target_port, monitor=monitor,
+                           samples=args.unready, ns=NS))
     finally:
         await monitor.stop()
 
 
-def run(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory(prefix="kubelite-bench-net-") as base:
+@contextlib.contextmanager
+def web_cluster(prefix: str = "kubelite-bench-net-") -> Iterator[tuple[cluster_mod.Cluster, Web]]:
+    """A real server and agent with the `web` Deployment and Service up; all torn down
+    after (pods, sandboxes, the server, anything left in the agent's directory)."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as base:
         data, _layers = pod_startup.prepare(base)
         c = cluster_mod.start(data, os.path.join(base, "home"), "--kubelet-port", "0",
                               "--dns-upstream", "none")
         try:
             c.kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=60s")
-            web = deploy_web(c)
-            print(f"{os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f} at start")
-            asyncio.run(measure(c, web, args))
-            print(f"load average {os.getloadavg()[0]:.1f} at end")
+            yield c, deploy_web(c)
         finally:
             c.kubectl("delete", "deployment", "--all", "-n", NS, check=False)
             c.kubectl("delete", "pods", "--all", "-n", NS, "--timeout=60s", check=False,
@@ -302,6 +230,22 @@ def run(args: argparse.Namespace) -> None:
             agentenv.wait_sandboxes_gone(os.path.join(data, "agent"))
             c.stop()
             agentenv.force_cleanup(os.path.join(data, "agent"))
+
+
+def in_private_netns(script: str) -> None:
+    """Re-execute `script` (with this process's arguments) under `unshare --net`, once."""
+    if os.environ.get(INNER) != "1":
+        os.environ[INNER] = "1"
+        os.execvp("unshare", ["unshare", "--net", "sh", "-c",
+                              'ip link set lo up && exec "$0" "$@"', sys.executable,
+                              os.path.abspath(script), *sys.argv[1:]])
+
+
+def run(args: argparse.Namespace) -> None:
+    with web_cluster() as (c, web):
+        print(f"{os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f} at start")
+        asyncio.run(measure(c, web, args))
+        print(f"load average {os.getloadavg()[0]:.1f} at end")
 
 
 def main() -> None:
@@ -316,11 +260,7 @@ def main() -> None:
     args = p.parse_args()
     if why := agentenv.why_not():
         sys.exit(f"bench/network.py: {why}")
-    if os.environ.get(INNER) != "1":          # a private network namespace for all of it
-        os.environ[INNER] = "1"
-        os.execvp("unshare", ["unshare", "--net", "sh", "-c",
-                              'ip link set lo up && exec "$0" "$@"', sys.executable,
-                              os.path.abspath(__file__), *sys.argv[1:]])
+    in_private_netns(__file__)              # the host's sysctls and rules stay untouched
     run(args)
 
 
