@@ -23,6 +23,7 @@ from kubelite.apiserver.requestinfo import RequestInfo
 BOOKMARK_INTERVAL = 5.0
 BATCH_EVENTS = 256
 BATCH_BYTES = 256 * 1024
+COALESCE_SECONDS = 0.01
 MAX_TIMEOUT = 1800
 
 
@@ -102,6 +103,8 @@ async def serve(ctx: context.Context, request: web.Request, rt: registry.Resourc
 
 async def _pump(ctx: context.Context, rt: registry.ResourceType, response: web.StreamResponse,
                 watcher: watchcache.Watcher, encode: Any, bookmarks: bool) -> None:
+    loop = asyncio.get_running_loop()
+    last_write = 0.0
     while True:
         try:
             # a timer, not wait_for: wait_for starts a task for every event it waits for
@@ -114,6 +117,12 @@ async def _pump(ctx: context.Context, rt: registry.ResourceType, response: web.S
             return
         # Everything already queued goes out in one write: one TLS record and one
         # syscall per burst instead of per event (a scheduler under load sees bursts).
+        # A stream that wrote moments ago is busy: it waits a few milliseconds so the
+        # burst can grow; an idle stream sends its first event at once.
+        now = loop.time()
+        if now - last_write < COALESCE_SECONDS:
+            await asyncio.sleep(COALESCE_SECONDS)
+        last_write = now
         lines = [encode(*item)]
         size = len(lines[0])
         ended = False
