@@ -21,9 +21,11 @@ from kubelite import server as server_mod
 from kubelite.agent import hollow
 from kubelite.agent.images import cli as image_cli
 from kubelite.agent.kubelet import agent as kubelet_agent
+from kubelite.agent.kubelet import dnsconfig
 from kubelite.agent.network.dns import clusterdns
 from kubelite.agent.network.proxy import node as proxynode
 from kubelite.agent.runtime import ocibinary
+from kubelite.apiserver import kube_dns_service
 from kubelite.client import rest
 from kubelite.controllers import manager
 from kubelite.ingress import cli as ingress_cli
@@ -155,6 +157,9 @@ def _add_agent_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[
                    help="give LoadBalancer services no address on this node")
     p.add_argument("--service-cidr", default="10.43.0.0/16", help="the cluster's Service range")
     p.add_argument("--cluster-cidr", default="10.42.0.0/16", help="the cluster's pod range")
+    p.add_argument("--cluster-dns", default="", help="the pods' DNS server (default the kube-dns "
+                   "Service address, the tenth of --service-cidr)")
+    p.add_argument("--cluster-domain", default="cluster.local", help="the cluster's DNS domain")
     _add_egress_arg(p)
     _add_oci_runtime_arg(p)
     _add_kubelet_port_arg(p)
@@ -168,6 +173,9 @@ def cmd_agent(args: argparse.Namespace) -> int:
     opts = kubelet_agent.Options(data_dir=os.path.join(data_dir, "agent"), node_name=args.node_name,
                                  node_ip=args.node_ip, max_pods=args.max_pods,
                                  cluster_cidr=args.cluster_cidr,
+                                 dns=dnsconfig.Settings(cluster_dns=(
+                                     args.cluster_dns or kube_dns_service.cluster_ip(args.service_cidr),),
+                                     cluster_domain=args.cluster_domain),
                                  oci_runtime=args.oci_runtime,
                                  registries_file=os.path.join(data_dir, "registries.yaml"),
                                  api_port=args.kubelet_port, api_client_ca_pem=_read_text(args.ca_file),

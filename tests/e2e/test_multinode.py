@@ -44,11 +44,10 @@ def two(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoNodes]:
 
 def pod(name: str, *, node_name: str = "", hostname: str = "") -> str:
     """An httpd pod answering its own name on :8080, pinned to a node by nodeName or by
-    the kubernetes.io/hostname label. Its resolv.conf points at loopback: no lookups
-    leave the test hosts."""
-    pin = f"  nodeName: {node_name}\n" if node_name else \
+    the kubernetes.io/hostname label. It resolves through the cluster DNS (ClusterFirst),
+    which has no upstream: no lookup leaves the test hosts."""
+    extra = f"  nodeName: {node_name}\n" if node_name else \
         f"  nodeSelector: {{kubernetes.io/hostname: {hostname}}}\n"
-    extra = pin + "  dnsPolicy: None\n  dnsConfig: {nameservers: [127.0.0.1]}\n"
     ready = ("    readinessProbe:\n      httpGet: {path: /index.html, port: 8080}\n"
              "      periodSeconds: 1\n")
     cmd = f"mkdir -p /srv && echo {name} > /srv/index.html && exec httpd -f -p 8080 -h /srv"
@@ -111,6 +110,13 @@ def test_pod_on_the_joined_node_reaches_the_api_through_the_kubernetes_service(
     assert out.stdout == "answered\n"
 
 
+def test_pod_on_the_joined_node_resolves_names_through_the_cluster_dns(two: TwoNodes) -> None:
+    """The joined agent points pods at kube-dns (10.43.0.10), served on node A's gateway."""
+    conf = two.kubectl("exec", "-n", NS, "web-b", "--", "cat", "/etc/resolv.conf").stdout
+    assert "nameserver 10.43.0.10" in conf and f"search {NS}.svc.cluster.local" in conf
+    out = two.kubectl("exec", "-n", NS, "web-b", "--", "busybox", "nslookup",
+                      "kubernetes.default.svc.cluster.local", timeout=30).stdout
+    assert "Address: 10.43.0.1" in out.split("Name:", 1)[1], out
 
 def test_a_node_that_goes_takes_its_routes_with_it(two: TwoNodes) -> None:
     two.kubectl("delete", "pod", "web-b", "-n", NS, "--ignore-not-found", "--timeout=60s",
