@@ -91,19 +91,29 @@ def test_kubectl_port_forward_over_a_plain_spdy_upgrade(c: cluster_mod.Cluster, 
     assert hashlib.md5(big).hexdigest() == want
 
 
+DEPLOYMENT = f"""apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: webdep, namespace: {NS}}}
+spec:
+  selector: {{matchLabels: {{app: webdep}}}}
+  template:
+    metadata: {{labels: {{app: webdep}}}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: main
+        image: {agentenv.IMAGE}
+        imagePullPolicy: Never
+        command: ["sh", "-c", "mkdir -p /www && echo from-deployment > /www/index.html && exec httpd -f -p 8080 -h /www"]
+        readinessProbe: {{tcpSocket: {{port: 8080}}, periodSeconds: 1}}
+"""
+
+
 def test_kubectl_port_forward_to_a_deployment(c: cluster_mod.Cluster) -> None:
-    c.kubectl("create", "deployment", "webdep", "-n", NS, "--image", agentenv.IMAGE,
-              "--port=8080", "--", "sh", "-c",
-              "mkdir -p /www && echo from-deployment > /www/index.html && "
-              "exec httpd -f -p 8080 -h /www")
+    c.kubectl("apply", "-f", "-", input=DEPLOYMENT)
     c.kubectl("rollout", "status", "-n", NS, "deployment/webdep", "--timeout=120s", timeout=130)
     with forwarding(c, "deploy/webdep", "8080") as (port, _proc):
-        body = b""
-        for _ in range(50):  # Running is not listening yet: no readiness probe here
-            with contextlib.suppress(OSError):
-                body = get(port)
-                break
-        assert body == b"from-deployment\n"
+        assert get(port) == b"from-deployment\n"
 
 
 def test_kubectl_port_forward_carries_a_large_body_intact(c: cluster_mod.Cluster,

@@ -32,9 +32,10 @@ async def _forward(ws: web.WebSocketResponse, pod: portforward.PodNetwork, p: _P
         if not ws.closed:
             await ws.send_bytes(p.data_channel + data)
 
-    message = await portforward.pipe(pod, p.port, p.inbound, send, gone.is_set)
-    if message and not ws.closed:
-        await ws.send_bytes(p.error_channel + message.encode())
+    with contextlib.suppress(ConnectionError):   # the client went away mid-write
+        message = await portforward.pipe(pod, p.port, p.inbound, send, gone.is_set)
+        if message and not ws.closed:
+            await ws.send_bytes(p.error_channel + message.encode())
 
 
 async def _receive(ws: web.WebSocketResponse, ports: list[_Port], gone: asyncio.Event) -> None:

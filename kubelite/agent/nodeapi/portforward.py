@@ -191,13 +191,17 @@ class SpdyForwarder:
     async def _forward(self, pair: _Pair) -> None:
         data, error = pair.streams["data"], pair.streams["error"]
         port = parse_port(data.headers["port"])
-        message = await pipe(self.pod, port, data.reader, data.write, lambda: data.was_reset)
-        if message:
-            log.info("port forward failed %s", message)
-        await _say(error, message)
-        await data.close()
-        for s in (data, error):
-            s.session.forget(s)
+        try:
+            message = await pipe(self.pod, port, data.reader, data.write, lambda: data.was_reset)
+            if message:
+                log.info("port forward failed %s", message)
+            await _say(error, message)
+            await data.close()
+        except ConnectionError:    # the client went away mid-write: nothing left to tell
+            pass
+        finally:
+            for s in (data, error):
+                s.session.forget(s)
 
     def stop(self) -> None:
         for task in list(self.running):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import socket
@@ -148,9 +149,13 @@ class ExitWatch:
                 data = self._sock.recv(65536)
             except BlockingIOError:
                 return
-            except OSError as e:   # ENOBUFS: events were dropped; those waiters stay unknown
-                log.warning("proc connector overrun error=%s", e)
-                continue
+            except OSError as e:
+                if e.errno == errno.ENOBUFS:   # events were dropped: those exits stay unknown
+                    log.warning("proc connector overrun error=%s", e)
+                    continue
+                log.warning("proc connector failed, exits stay unknown error=%s", e)
+                self.close()
+                return
             for pid, status in parse_exits(data):
                 fut = self._waiting.get(pid)
                 if fut is not None and not fut.done():
