@@ -39,7 +39,7 @@ class ServerConfig:
     pod_eviction_timeout: float = 300.0
     kubelet_port: int = 10250  # the bundled agent's node API port (0: any free port)
     max_pods: int = 0  # the bundled agent's pods capacity (0: min(110, 10 x cores))
-    oci_runtime: str = "auto"  # the bundled agent's OCI runtime: runc, crun or auto
+    oci_runtime: str = "runc"  # the bundled agent's OCI runtime: runc, crun or auto
     # The cluster DNS's resolvers for other names; None: the host's (/etc/resolv.conf).
     dns_upstreams: tuple[str, ...] | None = None
     ingress: ingress.Options = field(default_factory=ingress.Options)

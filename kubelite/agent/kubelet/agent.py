@@ -46,7 +46,7 @@ class Options:
     node_ip: str = "127.0.0.1"
     max_pods: int = 0
     registries_file: str = ""
-    oci_runtime: str = "auto"       # runc, crun, or auto (crun where usable): ocibinary
+    oci_runtime: str = "runc"       # runc, crun, or auto (crun where usable): ocibinary
     cgroup_parent: str = "kubelite"
     pod_pids_limit: int = 0
     lease_seconds: float = 10.0
