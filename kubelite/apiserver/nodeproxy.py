@@ -17,7 +17,7 @@ import contextlib
 import ipaddress
 import os
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -201,7 +201,12 @@ class NodeProxy:
             raise agent_error(e.status, e.message) from None
         async with agent:
             if spdy:
-                return await spdyupgrade.relay(request, agent)
+                resp, copies = await spdyupgrade.accept(request, agent)
+                try:
+                    await both_ways(*copies)
+                finally:
+                    request.transport.close()  # type: ignore[union-attr]
+                return resp
             ws = web.WebSocketResponse(protocols=(agent.protocol,) if agent.protocol else (),
                                        max_msg_size=0)
             await ws.prepare(request)
@@ -243,7 +248,12 @@ async def _copy(src: Any, dst: Any) -> None:
 
 async def relay(client: web.WebSocketResponse, agent: aiohttp.ClientWebSocketResponse) -> None:
     """Relay both ways; either side closing ends the session for both."""
-    tasks = [asyncio.create_task(_copy(agent, client)), asyncio.create_task(_copy(client, agent))]
+    await both_ways(_copy(agent, client), _copy(client, agent))
+
+
+async def both_ways(*copies: Coroutine[Any, Any, None]) -> None:
+    """Run the copies until one ends, give the others a moment to finish, then stop them."""
+    tasks = [asyncio.create_task(c) for c in copies]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         await asyncio.wait(tasks, timeout=5)

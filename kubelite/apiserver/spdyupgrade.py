@@ -12,7 +12,7 @@ implementation serves both.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+from collections.abc import Coroutine
 from typing import Any
 
 import aiohttp
@@ -57,34 +57,26 @@ class _Pipe(asyncio.Protocol):
 async def _upstream(pipe: _Pipe, agent: aiohttp.ClientWebSocketResponse) -> None:
     while (data := await pipe.received.get()) is not None:
         await agent.send_bytes(data)
+    await agent.close()   # the client is gone: so is the session
 
 
 async def _downstream(agent: aiohttp.ClientWebSocketResponse, transport: Any) -> None:
     async for msg in agent:
         if msg.type == aiohttp.WSMsgType.BINARY and not transport.is_closing():
             transport.write(msg.data)
+    transport.close()     # the agent ended the session: the client sees the connection close
 
 
-async def relay(request: web.Request, agent: aiohttp.ClientWebSocketResponse
-                ) -> web.StreamResponse:
-    """Answer 101, then pass bytes both ways until either side ends."""
+async def accept(request: web.Request, agent: aiohttp.ClientWebSocketResponse
+                 ) -> tuple[web.StreamResponse, list[Coroutine[Any, Any, None]]]:
+    """Answer 101 and take the connection over; returns the response and the two copies
+    (client to agent, agent to client) for the caller to run."""
     resp = web.StreamResponse(status=101, headers={
         "Connection": "Upgrade", "Upgrade": "SPDY/3.1", "X-Stream-Protocol-Version": PROTOCOL})
-    resp.force_close()   # aiohttp closes the connection once we return
+    resp.force_close()   # aiohttp closes the connection once the handler returns
     await resp.prepare(request)
     transport = request.transport
     assert transport is not None
     pipe = _Pipe()
     transport.set_protocol(pipe)
-    tasks = [asyncio.create_task(_upstream(pipe, agent)),
-             asyncio.create_task(_downstream(agent, transport))]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-                await task
-        transport.close()
-    return resp
+    return resp, [_upstream(pipe, agent), _downstream(agent, transport)]
