@@ -40,6 +40,7 @@ def end_to_end(headers: CIMultiDict[str] | object) -> CIMultiDict[str]:
 
 def forwarded_headers(request: web.BaseRequest, scheme: str, port: int) -> CIMultiDict[str]:
     headers = end_to_end(request.headers)
+    headers.pop("Expect", None)  # answered here (Proxy._forward)
     peer = request.remote or ""
     prior = request.headers.get("X-Forwarded-For")
     headers["X-Forwarded-For"] = f"{prior}, {peer}" if prior else peer
@@ -107,6 +108,10 @@ class Proxy:
         # Already encoded as the client sent it: passed on as is, not parsed again.
         url = yarl.URL(f"http://{address[0]}:{address[1]}{request.raw_path}", encoded=True)
         body = request.content if request.body_exists else None
+        if body is not None and request.headers.get("Expect", "").lower() == "100-continue":
+            # The low-level server leaves Expect to the handler; the backend gets the body
+            # without being asked (forwarded_headers drops the header).
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         try:
             async with self.session().request(request.method, url, headers=headers, data=body,
                                               allow_redirects=False) as up:

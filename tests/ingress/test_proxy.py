@@ -154,3 +154,19 @@ async def test_head_keeps_the_backends_length(served: Served) -> None:
             length = len(await r.read())
         async with s.head(f"{base}/echo/x") as r:
             assert r.status == 200 and r.headers["Content-Length"] == str(length)
+
+
+async def test_expect_continue_is_answered_here(served: Served) -> None:
+    """A client asking `Expect: 100-continue` (curl does for large bodies) gets its 100 from
+    the proxy; the backend, which may not speak it, never sees the header."""
+    base, _ = served
+    port = int(base.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"POST /echo/x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
+                 b"Expect: 100-continue\r\n\r\n")
+    async with asyncio.timeout(5):
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 100 Continue")
+        writer.write(b"abc")
+        head = await reader.readuntil(b"\r\n\r\n")
+    writer.close()
+    assert head.startswith(b"HTTP/1.1 405")  # the backend's answer: its GET-only route
