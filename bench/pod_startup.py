@@ -5,11 +5,12 @@ running -> watched breakdown, on one node with the bundled agent and a pre-impor
 Server stamps (creationTimestamp, PodScheduled, startedAt) are RFC3339 seconds, so the
 upstream-style figures carry up to 1 s of truncation; the client-side figures (create call
 -> first watch event with nodeName -> first watch event with all containers started) are
-exact. Also measured in the same run: raw `runc run` (bench/runtime.py) for the ratio, and
-idle RSS of the server with and without its agent, and of a standalone `kubelite agent`.
-Needs root, runc, busybox, ip, unshare. Run:
+exact. Also measured in the same run: raw `runc run` and `crun run` (bench/runtime.py) for
+the agent's overhead ratios, and idle RSS of the server with and without its agent, and of a
+standalone `kubelite agent`. The rounds run once per `--oci-runtime` given (the agent flag).
+Needs root, runc, busybox, ip, unshare (crun optional). Run:
 
-    .venv/bin/python bench/pod_startup.py [--pods 20 100] [--runc-n 20]
+    .venv/bin/python bench/pod_startup.py [--pods 20 100] [--runc-n 20] [--oci-runtime runc crun]
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from bench import runtime as runtime_bench
 from kubelite.agent.images import archive, store
-from kubelite.agent.runtime import cgroups
+from kubelite.agent.runtime import cgroups, ocibinary
 from kubelite.client import rest
 from tests.agent.images import builder
 from tests.e2e import agentenv
@@ -146,13 +147,17 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
 
 
-def report(n: int, figures: dict[str, list[float]], raw: float) -> None:
-    print(f"\n{n} pods created at once (seconds; server stamps have 1 s resolution):")
+def report(n: int, runtime: str, figures: dict[str, list[float]], raws: dict[str, float]) -> None:
+    print(f"\n{n} pods created at once, agent --oci-runtime {runtime} "
+          "(seconds; server stamps have 1 s resolution):")
     print(f"  {'step':30s} {'p50':>7s} {'p90':>7s} {'p99':>7s} {'max':>7s}")
     for key, values in figures.items():
         print(f"  {key:30s} " + " ".join(f"{pct(values, q):7.3f}" for q in (.5, .9, .99, 1.0)))
+    used = ocibinary.resolve(runtime).name
     for key in ("e2e (upstream)", "client create->running seen"):
-        print(f"  ratio {key} p50 / raw runc run: {pct(figures[key], .5) / raw:.1f}")
+        for name, raw in raws.items():
+            mark = " (the runtime used)" if name == used else ""
+            print(f"  ratio {key} p50 / raw {name} run: {pct(figures[key], .5) / raw:.1f}{mark}")
 
 
 def rss_mib(pid: int) -> float:
@@ -183,23 +188,36 @@ def start(data: str, base: str, *flags: str) -> cluster_mod.Cluster:
     return c
 
 
-def run_rounds(base: str, data: str, sizes: list[int], raw: float
-               ) -> tuple[dict[str, float], list[str]]:
+def run_rounds(base: str, data: str, sizes: list[int], runtimes: list[str],
+               raws: dict[str, float]) -> tuple[dict[str, float], list[str]]:
     rss: dict[str, float] = {}
     uids: list[str] = []
-    for i, n in enumerate(sizes):
-        c = start(data, base, "--max-pods", "110" if n > 20 else "0")
-        try:
-            if i == 0:
-                rss["server+agent idle"] = settled_rss(c.proc.pid)
-            figures, got = asyncio.run(one_round(c.kubeconfig, n, f"s{n}"))
-            uids += got
-            report(n, figures, raw)
-            rss[f"server+agent idle after {n} pods"] = settled_rss(c.proc.pid)
-        finally:
-            c.stop()
-            agentenv.force_cleanup(os.path.join(data, "agent"))
+    for runtime in runtimes:
+        for n in sizes:
+            c = start(data, base, "--max-pods", "110" if n > 20 else "0", "--oci-runtime", runtime)
+            try:
+                if not rss:
+                    rss["server+agent idle"] = settled_rss(c.proc.pid)
+                figures, got = asyncio.run(one_round(c.kubeconfig, n, f"s{n}"))
+                uids += got
+                report(n, runtime, figures, raws)
+                rss[f"server+agent idle after {n} pods ({runtime})"] = settled_rss(c.proc.pid)
+            finally:
+                c.stop()
+                agentenv.force_cleanup(os.path.join(data, "agent"))
     return rss, uids
+
+
+def raw_runs(base: str, layers: tuple[str, ...], n: int) -> dict[str, float]:
+    """Median `runc run` and (where usable) `crun run` of /bin/true, measured back to back."""
+    binaries = [ocibinary.RUNC] + ([crun] if (crun := ocibinary.crun()) else [])
+    raws = {b.name: statistics.median(runtime_bench.raw_runc(base, layers, n, b)) for b in binaries}
+    for b in binaries:
+        how = f" (as {' '.join(b.create_prefix[:4])} ...)" if b.create_prefix else ""
+        print(f"raw `{b.name} run` of /bin/true{how}, median of {n}: {raws[b.name] * 1000:.1f} ms")
+    if "crun" in raws:
+        print(f"ratio raw crun run / raw runc run: {raws['crun'] / raws['runc']:.2f}")
+    return raws
 
 
 def wait_node(c: cluster_mod.Cluster, proc: subprocess.Popen[bytes]) -> None:
@@ -254,14 +272,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pods", type=int, nargs="+", default=[20, 100])
     parser.add_argument("--runc-n", type=int, default=20)
+    parser.add_argument("--oci-runtime", nargs="+", default=["auto"], choices=ocibinary.CHOICES,
+                        help="run the rounds once with each of these agent runtimes")
     args = parser.parse_args()
     if why := agentenv.why_not():
         sys.exit(f"pod startup benchmark: {why}")
     with tempfile.TemporaryDirectory(prefix="kubelite-podstart-") as base:
         data, layers = prepare(base)
-        raw = statistics.median(runtime_bench.raw_runc(base, layers, args.runc_n))
-        print(f"raw `runc run` of /bin/true, median of {args.runc_n}: {raw * 1000:.1f} ms")
-        rss, uids = run_rounds(base, data, args.pods, raw)
+        raws = raw_runs(base, layers, args.runc_n)
+        rss, uids = run_rounds(base, data, args.pods, args.oci_runtime, raws)
         rss.update(standalone_agent_rss(base))
         print("\nidle RSS (MiB):")
         for key, value in rss.items():

@@ -23,15 +23,17 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from kubelite.agent.images import archive, source, store
-from kubelite.agent.runtime import cgroups, oci, protocol, rootfs
+from kubelite.agent.runtime import cgroups, oci, ocibinary, protocol, rootfs
 from tests.agent.images import builder
 
 IMAGE = "docker.io/kubelite/bench:1"
 
 
-def raw_runc(tmp: str, layers: tuple[str, ...], n: int) -> list[float]:
-    """`runc run` of a prepared bundle: the floor any runc-based runtime sits on."""
-    bundle = os.path.join(tmp, "raw")
+def raw_runc(tmp: str, layers: tuple[str, ...], n: int,
+             binary: ocibinary.Binary = ocibinary.RUNC) -> list[float]:
+    """`runc run` (or `crun run`, wrapped as the host needs) of a prepared bundle: the floor
+    any runtime built on that binary sits on."""
+    bundle = os.path.join(tmp, f"raw-{binary.name}")
     os.makedirs(bundle)
     merged = rootfs.mount(layers, bundle)
     subprocess.run(["runc", "spec", "--bundle", bundle], check=True)
@@ -46,7 +48,8 @@ def raw_runc(tmp: str, layers: tuple[str, ...], n: int) -> list[float]:
     try:
         for i in range(n):
             t0 = time.perf_counter()
-            subprocess.run(["runc", "--root", os.path.join(tmp, "runc-raw"), "run", "--bundle", bundle,
+            subprocess.run([*binary.create_prefix, binary.path, "--root",
+                            os.path.join(tmp, f"{binary.name}-raw"), "run", "--bundle", bundle,
                             f"kubelite-bench-{i}"], check=True, stdin=subprocess.DEVNULL)
             times.append(time.perf_counter() - t0)
     finally:
