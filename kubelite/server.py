@@ -94,8 +94,8 @@ async def run(config: ServerConfig) -> None:
                 tg.create_task(supervise("agent", lambda: _run_agent(kubeconfig,
                                                                      agent_options)))
             if "ingress" not in config.disable:
-                tg.create_task(supervise("ingress", lambda: ingress_cli.serve(kubeconfig,
-                                                                              config.ingress)))
+                tg.create_task(supervise("ingress", lambda: ingress_cli.serve_child(
+                    kubeconfig, config.ingress)))
             if config.sim_nodes:
                 tg.create_task(supervise("hollow-nodes", lambda: hollow.HollowNodes(
                     client, hollow.Options(count=config.sim_nodes,
