@@ -20,12 +20,11 @@ import os
 import socket
 import statistics
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from bench import network, pod_startup
+from bench import network
 from tests.e2e import agentenv
 from tests.e2e import cluster as cluster_mod
 
@@ -139,23 +138,10 @@ async def compare(c: cluster_mod.Cluster, web: network.Web, args: argparse.Names
 
 def run(args: argparse.Namespace) -> None:
     network.PATHS["Ingress"] = _ingress
-    with tempfile.TemporaryDirectory(prefix="kubelite-bench-ingress-") as base:
-        data, _layers = pod_startup.prepare(base)
-        c = cluster_mod.start(data, os.path.join(base, "home"), "--kubelet-port", "0",
-                              "--dns-upstream", "none")
-        try:
-            c.kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=60s")
-            web = network.deploy_web(c)
-            print(f"{os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f} at start")
-            asyncio.run(compare(c, web, args))
-            print(f"load average {os.getloadavg()[0]:.1f} at end")
-        finally:
-            c.kubectl("delete", "deployment", "--all", "-n", network.NS, check=False)
-            c.kubectl("delete", "pods", "--all", "-n", network.NS, "--timeout=60s",
-                      check=False, timeout=70)
-            agentenv.wait_sandboxes_gone(os.path.join(data, "agent"))
-            c.stop()
-            agentenv.force_cleanup(os.path.join(data, "agent"))
+    with network.web_cluster("kubelite-bench-ingress-") as (c, web):
+        print(f"{os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f} at start")
+        asyncio.run(compare(c, web, args))
+        print(f"load average {os.getloadavg()[0]:.1f} at end")
 
 
 def main() -> None:
@@ -166,11 +152,7 @@ def main() -> None:
     args = p.parse_args()
     if why := agentenv.why_not():
         sys.exit(f"bench/ingress.py: {why}")
-    if os.environ.get(network.INNER) != "1":      # a private network namespace for all of it
-        os.environ[network.INNER] = "1"
-        os.execvp("unshare", ["unshare", "--net", "sh", "-c",
-                              'ip link set lo up && exec "$0" "$@"', sys.executable,
-                              os.path.abspath(__file__), *sys.argv[1:]])
+    network.in_private_netns(__file__)
     run(args)
 
 
