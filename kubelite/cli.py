@@ -49,7 +49,7 @@ def _add_server_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--write-kubeconfig", default="",
                    help="kubeconfig path to write (default <data-dir>/kubeconfig.yaml)")
     p.add_argument("--disable", default="", help="comma-separated bundled parts to switch off "
-                   "(controllers, scheduler, agent, dns, service-proxy, servicelb)")
+                   "(controllers, scheduler, agent, dns, service-proxy, servicelb, ingress)")
     _add_egress_arg(p)
     p.add_argument("--dns-upstream", action="append", default=[],
                    help="resolver HOST[:PORT] the cluster DNS asks for other names, repeatable; "
