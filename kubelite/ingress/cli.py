@@ -39,8 +39,13 @@ def add_server_args(p: argparse.ArgumentParser) -> None:
 
 
 def options_from(args: argparse.Namespace) -> controller.Options:
+    """The controller's options; in `kubelite server` a wildcard bind reports the bundled
+    node's --node-ip in Ingress status, as it is that node's address."""
+    address = args.ingress_address
+    if not address and args.ingress_bind in ("0.0.0.0", "::"):
+        address = getattr(args, "node_ip", "")
     return controller.Options(bind=args.ingress_bind, http_port=args.ingress_http_port,
-                              https_port=args.ingress_https_port, address=args.ingress_address)
+                              https_port=args.ingress_https_port, address=address)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

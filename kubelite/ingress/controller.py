@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any
@@ -30,9 +31,19 @@ class Options:
     bind: str = "127.0.0.1"
     http_port: int = 80
     https_port: int = 443
-    # What status.loadBalancer.ingress says (an IP or a host name); default: bind.
+    # What status.loadBalancer.ingress says (an IP or a host name); see status_address.
     address: str = ""
     create_default_class: bool = True
+
+
+def status_address(options: Options) -> str:
+    """What status.loadBalancer names: --ingress-address, else the bind address; a
+    wildcard bind names this machine by host name (a syscall, no DNS query)."""
+    if options.address:
+        return options.address
+    if options.bind in ("", "0.0.0.0", "::"):
+        return socket.gethostname()
+    return options.bind
 
 
 def load_balancer_status(address: str) -> Obj:
@@ -161,7 +172,7 @@ class Controller:
         self._reported = found
 
     async def _write_status(self, served: dict[str, Obj]) -> None:
-        want = load_balancer_status(self.options.address or self.options.bind)
+        want = load_balancer_status(status_address(self.options))
         rt = self.ingresses.rt
         for ing in served.values():
             if (ing.get("status") or {}).get("loadBalancer") == want["loadBalancer"]:
