@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import io
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -41,7 +42,14 @@ async def backend_app() -> web.Application:
         await resp.write_eof()
         return resp
 
-    app = web.Application()
+    async def upload(request: web.Request) -> web.Response:
+        body = await request.read()
+        return web.json_response({"size": len(body), "sum": sum(body) % 251,
+                                  "chunked": request.headers.get("Transfer-Encoding", ""),
+                                  "length": request.headers.get("Content-Length", "")})
+
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/upload", upload)
     app.router.add_get("/echo/{tail:.*}", echo)
     app.router.add_get("/gz", gz)
     app.router.add_get("/stream", stream)
@@ -170,3 +178,18 @@ async def test_expect_continue_is_answered_here(served: Served) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
     writer.close()
     assert head.startswith(b"HTTP/1.1 405")  # the backend's answer: its GET-only route
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_request_bodies_stream_with_their_framing(served: Served, chunked: bool) -> None:
+    base, _ = served
+    body = bytes(range(256)) * 16384  # 4 MiB
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for i in range(0, len(body), 65536):
+            yield body[i:i + 65536]
+    data: Any = pieces() if chunked else io.BytesIO(body)
+    async with aiohttp.ClientSession() as s, s.post(f"{base}/upload", data=data) as r:
+        got = await r.json()
+    assert (got["size"], got["sum"]) == (len(body), sum(body) % 251)
+    assert bool(got["chunked"]) == chunked and bool(got["length"]) != chunked
