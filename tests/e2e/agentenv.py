@@ -72,6 +72,9 @@ def running_cluster(tmp_path_factory: pytest.TempPathFactory, namespace: str, *e
         c.kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=60s")
         c.kubectl("create", "namespace", namespace)
         yield c
+        # Workload controllers first, or they would recreate the pods deleted next.
+        c.kubectl("delete", "deployments,replicasets,replicationcontrollers,jobs", "--all",
+                  "-n", namespace, "--timeout=90s", check=False, timeout=120)
         c.kubectl("delete", "pods", "--all", "-n", namespace, "--timeout=90s", check=False,
                   timeout=120)
         wait_sandboxes_gone(os.path.join(data, "agent"))
