@@ -190,6 +190,35 @@ async def test_load_balancer_address_reaches_backends(
         await get(names["c"], "10.42.7.1", 80)
 
 
+async def test_a_service_leads_to_an_endpoint_beyond_the_pod_network(
+        names: dict[str, str], cluster: tuple[proxier.ServiceProxy, dict[str, str]]) -> None:
+    """As the `kubernetes` Service leads to the server's node address: a pod reaches that
+    address through the ClusterIP, while the guard still drops the pod's direct traffic
+    to it (egress masquerade is off)."""
+    proxy, ips = cluster
+    far = names["node"] + "-far"
+    podnet_test.make_netns(far)
+    try:
+        podnet_test.sh("ip", "-n", names["node"], "link", "add", "kubelite-far", "type", "veth",
+                       "peer", "name", "eth0", "netns", far)
+        podnet_test.sh("ip", "-n", names["node"], "addr", "add", "10.45.9.1/24",
+                       "dev", "kubelite-far")
+        podnet_test.sh("ip", "-n", names["node"], "link", "set", "kubelite-far", "up")
+        podnet_test.sh("ip", "-n", far, "addr", "add", "10.45.9.2/24", "dev", "eth0")
+        podnet_test.sh("ip", "-n", far, "link", "set", "eth0", "up")
+        podnet_test.sh("ip", "-n", far, "route", "add", "10.42.0.0/16", "via", "10.45.9.1")
+        server = await serve(far, "10.45.9.2", "far")
+        try:
+            await proxy.sync([service()], [endpoint_slice("10.45.9.2")])
+            assert await get(names["c"], VIP, 80) == "far"
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(get(names["c"], "10.45.9.2", 8080), 1)
+        finally:
+            server.close()
+    finally:
+        podnet_test.drop_netns(far)
+
+
 def udp_socket(ns: str, bind: tuple[str, int]) -> socket.socket:
     sock = rtnl.run_in_netns(f"/run/netns/{ns}",
                              lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))

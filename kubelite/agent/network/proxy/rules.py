@@ -21,7 +21,8 @@ Layout of the table:
   CIDRs, so enabling ip_forward never turns the node into a general router (on a node that
   already forwarded, only traffic from the pod bridge is guarded: the host's own routing is
   not ours to break). With egress masquerade on, pods' own traffic may leave,
-  source-rewritten to the node's address.
+  source-rewritten to the node's address. Traffic first addressed to a ClusterIP passes to
+  its endpoints wherever they are (the API server's node address, for one).
 """
 
 from __future__ import annotations
@@ -164,13 +165,16 @@ def _base_chains(cfg: Config) -> list[str]:
     scope = f'iifname "{cfg.guard_interface}" ' if cfg.guard_interface else ""
     guard = (f"{scope}ip saddr != {cfg.cluster_cidr} {leaving} drop" if cfg.egress_masquerade
              else f"{scope}{leaving} drop")
+    # Traffic addressed to a ClusterIP goes wherever its endpoints are, other nodes included
+    # (the `kubernetes` Service leads to the server's node address).
+    service = f"{scope}ct original ip daddr {cfg.service_cidr} accept"
     return [
         *_hook("nat-prerouting", "nat", "prerouting", -100, dispatch),
         *_hook("nat-output", "nat", "output", -100, dispatch),
         *_hook("nat-postrouting", "nat", "postrouting", 100, _postrouting(cfg)),
         *_hook("filter-input", "filter", "input", 0, check),
         *_hook("filter-output", "filter", "output", 0, check),
-        *_hook("filter-forward", "filter", "forward", 0, [*check, guard]),
+        *_hook("filter-forward", "filter", "forward", 0, [*check, service, guard]),
         "\tchain reject-no-endpoints {",
         "\t\tmeta l4proto tcp reject with tcp reset",
         "\t\treject", "\t}"]
