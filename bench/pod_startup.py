@@ -117,8 +117,18 @@ async def watch(client: rest.Client, tracker: Tracker, rv: str) -> None:
         tracker.on_event(ev, time.time())
 
 
-async def one_round(kubeconfig: str, n: int, prefix: str) -> tuple[dict[str, list[float]], list[str]]:
-    """Create n pods at once, wait until all are seen running, delete them, wait until gone."""
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user+system) of process `pid` and of its reaped children (runc, crun, ...)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
+
+
+async def one_round(kubeconfig: str, n: int, prefix: str, server_pid: int = 0
+                    ) -> tuple[dict[str, list[float]], list[str]]:
+    """Create n pods at once, wait until all are seen running, delete them, wait until gone.
+    With `server_pid`, also print the server's CPU time spent while the pods started."""
     client = rest.Client.from_kubeconfig(kubeconfig, user_agent="bench-pod-startup")
     rt = client.resource("v1", "Pod")
     names = [f"{prefix}-{i}" for i in range(n)]
@@ -131,8 +141,13 @@ async def one_round(kubeconfig: str, n: int, prefix: str) -> tuple[dict[str, lis
             tracker.rows[name]["sent"] = time.time()
             created = await client.create(rt, pod(name), NS)
             return str(created["metadata"]["uid"])
+        before = cpu_seconds(server_pid) if server_pid else (0.0, 0.0)
         uids = await asyncio.gather(*(create(name) for name in names))
         await asyncio.wait_for(tracker.running.wait(), 600)
+        if server_pid:
+            after = cpu_seconds(server_pid)
+            print(f"\nserver CPU while {n} pods started: {after[0] - before[0]:.2f} s, its child "
+                  f"processes {after[1] - before[1]:.2f} s")
         figures = tracker.figures()
         await asyncio.gather(*(client.delete(rt, name, NS) for name in names))
         await asyncio.wait_for(tracker.gone.wait(), 600)
@@ -198,7 +213,7 @@ def run_rounds(base: str, data: str, sizes: list[int], runtimes: list[str],
             try:
                 if not rss:
                     rss["server+agent idle"] = settled_rss(c.proc.pid)
-                figures, got = asyncio.run(one_round(c.kubeconfig, n, f"s{n}"))
+                figures, got = asyncio.run(one_round(c.kubeconfig, n, f"s{n}", c.proc.pid))
                 uids += got
                 report(n, runtime, figures, raws)
                 rss[f"server+agent idle after {n} pods ({runtime})"] = settled_rss(c.proc.pid)
