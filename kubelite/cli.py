@@ -17,7 +17,6 @@ from typing import Any
 
 import yaml
 
-from kubelite import server as server_mod
 from kubelite.agent import hollow
 from kubelite.agent.images import cli as image_cli
 from kubelite.agent.kubelet import agent as kubelet_agent
@@ -27,9 +26,7 @@ from kubelite.agent.network.proxy import node as proxynode
 from kubelite.agent.runtime import ocibinary
 from kubelite.apiserver import kube_dns_service
 from kubelite.client import rest
-from kubelite.controllers import manager
 from kubelite.ingress import cli as ingress_cli
-from kubelite.scheduler import scheduler
 
 
 def default_data_dir() -> str:
@@ -221,6 +218,7 @@ def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> int:
 
 
 def cmd_server(args: argparse.Namespace) -> int:
+    from kubelite import server as server_mod  # here: `kubelite agent` need not load the server
     config = server_mod.ServerConfig(
         data_dir=os.path.abspath(args.data_dir), bind=args.bind, port=args.port,
         store=args.store, kubeconfig=args.write_kubeconfig,
@@ -250,6 +248,7 @@ def _with_client(kubeconfig: str, user_agent: str,
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
+    from kubelite.scheduler import scheduler
     return _with_client(args.kubeconfig, "kubelite-scheduler", scheduler.run)
 
 
@@ -257,6 +256,7 @@ def cmd_controller_manager(args: argparse.Namespace) -> int:
     with open(args.kubeconfig) as f:
         cluster = (yaml.safe_load(f).get("clusters") or [{}])[0].get("cluster") or {}
     ca_data = cluster.get("certificate-authority-data")
+    from kubelite.controllers import manager
     opts = manager.Options(ca_pem=base64.b64decode(ca_data).decode() if ca_data else "",
                            node_monitor_grace=args.node_monitor_grace_period,
                            pod_eviction_timeout=args.pod_eviction_timeout)
