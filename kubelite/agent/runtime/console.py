@@ -26,12 +26,23 @@ class ConsoleSocket:
         self.sock.setblocking(False)
 
     async def receive(self) -> int:
+        """The master the runtime sends; all on the event loop, so cancelling leaves no
+        thread behind blocked on a runtime that failed half-way."""
         loop = asyncio.get_running_loop()
         conn, _ = await loop.sock_accept(self.sock)
         with conn:
-            conn.setblocking(True)
-            conn.settimeout(10)
-            _, fds, _, _ = await asyncio.to_thread(socket.recv_fds, conn, 4096, 1)
+            conn.setblocking(False)
+            while True:
+                try:
+                    _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
+                    break
+                except BlockingIOError:
+                    readable: asyncio.Future[None] = loop.create_future()
+                    loop.add_reader(conn, _resolve, readable)
+                    try:
+                        await readable
+                    finally:
+                        loop.remove_reader(conn)
         if not fds:
             raise OSError("runc sent no terminal file descriptor")
         return fds[0]
@@ -39,6 +50,11 @@ class ConsoleSocket:
     def close(self) -> None:
         self.sock.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 def resize(fd: int, width: int, height: int) -> None:

@@ -10,7 +10,7 @@ import os
 import signal
 import uuid
 
-from kubelite.agent.runtime import console, protocol, runc
+from kubelite.agent.runtime import console, protocol, reaper, runc
 
 
 class ExecTimeout(protocol.RuntimeFailure):
@@ -66,16 +66,19 @@ class PipeExec:
         _kill_from(self.pid_file)
 
 
-class TtyExec(PipeExec):
-    """An exec session on a terminal: runc proxies between our pty and the container's."""
+class TtyExec:
+    """An exec session on the container's own terminal. The runtime hands us the pty
+    master (--console-socket) and detaches, so there is one terminal and nothing proxies
+    it: no raw-mode race doubling carriage returns, no runtime messages mixed into the
+    output. The process is re-parented to us (we are a subreaper) and reaped for its code."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, pid_file: str, master: int,
+    def __init__(self, pid: int, pid_file: str, master: int,
                  writer: asyncio.StreamWriter | None) -> None:
-        self.proc = proc
+        self.pid = pid
         self.pid_file = pid_file
         self.master = master
-        self.stdin = writer
-        self.stderr = None
+        self.stdin: asyncio.StreamWriter | None = writer
+        self.stderr: asyncio.StreamReader | None = None
         self.stdout = asyncio.StreamReader()
         os.set_blocking(master, False)
         asyncio.get_running_loop().add_reader(master, self._readable)
@@ -96,21 +99,24 @@ class TtyExec(PipeExec):
             self.stdout.feed_eof()
 
     def resize(self, width: int, height: int) -> None:
-        console.resize(self.master, width, height)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.proc.pid, signal.SIGWINCH)
+        console.resize(self.master, width, height)   # the kernel signals SIGWINCH itself
+
+    def kill(self) -> None:
+        _kill_from(self.pid_file)
 
     async def wait(self) -> int:
-        code = await super().wait()
+        code = await reaper.wait_exit(self.pid)
         await self.stdout.read()  # drain: the terminal closes once the process is gone
         if self.stdin is not None:
             self.stdin.close()
         os.close(self.master)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.pid_file)
         return code
 
 
 async def start(rc: runc.Runc, cid: str, bundle: str, cmd: list[str], *, tty: bool,
-                stdin: bool) -> PipeExec:
+                stdin: bool) -> PipeExec | TtyExec:
     """Start an interactive exec; the caller reads/writes the streams and awaits wait()."""
     pid_file = os.path.join(bundle, f"exec-{uuid.uuid4().hex[:12]}.pid")
     if not tty:
@@ -119,17 +125,21 @@ async def start(rc: runc.Runc, cid: str, bundle: str, cmd: list[str], *, tty: bo
             stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         return PipeExec(proc, pid_file)
-    master, slave = os.openpty()
+    sock = console.ConsoleSocket()
+    receive = asyncio.create_task(sock.receive())
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *rc.argv("exec", "-t", "--pid-file", pid_file, cid, *cmd),
-            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+        await rc.exec_on_console(cid, cmd, console_socket=sock.path, pid_file=pid_file,
+                                 log_file=os.path.join(bundle, "exec.log"))
+        master = await asyncio.wait_for(receive, 10)
     finally:
-        os.close(slave)
+        receive.cancel()
+        sock.close()
+    with open(pid_file, encoding="ascii") as f:  # noqa: ASYNC230 - a few bytes on local disk
+        pid = int(f.read().strip())
     writer = None
     if stdin:
         loop = asyncio.get_running_loop()
         transport, proto = await loop.connect_write_pipe(
             lambda: asyncio.streams.FlowControlMixin(loop), os.fdopen(os.dup(master), "wb", 0))
         writer = asyncio.StreamWriter(transport, proto, None, loop)
-    return TtyExec(proc, pid_file, master, writer)
+    return TtyExec(pid, pid_file, master, writer)

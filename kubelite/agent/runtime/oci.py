@@ -268,7 +268,13 @@ class OCIRuntime:
     async def exec(self, container_id: str, cmd: list[str], *, tty: bool = False,
                    stdin: bool = False) -> protocol.ExecProcess:
         c = self._running(container_id)
-        return await execs.start(self.runc, c.id, c.bundle, cmd, tty=tty, stdin=stdin)
+        try:
+            return await execs.start(self.runc, c.id, c.bundle, cmd, tty=tty, stdin=stdin)
+        except protocol.RuntimeFailure:
+            if tty:
+                known = {x.pid for x in self.containers.values()}
+                reaper.reap_strays(known | {sb.pause_pid for sb in self.sandboxes.values()})
+            raise
 
     async def attach(self, container_id: str, *, stdin: bool = False) -> protocol.ExecProcess:
         return await attach.open_session(self._running(container_id), stdin=stdin)

@@ -10,6 +10,7 @@ working for the subprocesses it started.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import os
 import signal
@@ -87,3 +88,27 @@ def alive(pid: int) -> bool:
 
 
 SIGNALS = {s.name.removeprefix("SIG"): s for s in signal.Signals}
+
+
+def reap_strays(known: set[int]) -> list[int]:
+    """Reap zombie children that live in a container's pid namespace and that nobody
+    waits for: the half-started process of a failed `crun exec --detach`, re-parented to us.
+    Left unreaped it would keep the container's pid namespace, and so its init, from ever
+    finishing its exit. Processes in our own namespace (asyncio's children) and `known`
+    pids (container inits, pause processes) are left alone."""
+    me, reaped = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in known:
+            continue
+        try:
+            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        nested = len(fields.get("NSpid", "").split()) > 1
+        if (fields.get("State", "").split()[:1] == ["Z"] and nested
+                and fields.get("PPid", "").strip() == str(me)):
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(int(entry), os.WNOHANG)
+                reaped.append(int(entry))
+    return reaped

@@ -47,6 +47,20 @@ class Runc:
     async def start(self, cid: str) -> None:
         await self._call("start", cid)
 
+    async def exec_on_console(self, cid: str, cmd: list[str], *, console_socket: str,
+                              pid_file: str, log_file: str) -> None:
+        """Start `cmd` detached on a new terminal whose master goes to `console_socket`."""
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            argv = [self.binary, "--root", self.root, "--log", log_file, "--log-format", "json",
+                    "exec", "--detach", "--tty", "--console-socket", console_socket,
+                    "--pid-file", pid_file, cid, *cmd]
+            code = await spawn.run(argv, (null, null, null))
+        finally:
+            os.close(null)
+        if code != 0:   # e.g. the executable does not exist: not a missing container
+            raise protocol.RuntimeFailure(f"{self.name} exec: {_last_error(log_file)}")
+
     async def state(self, cid: str) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(await self._call("state", cid))
         return data

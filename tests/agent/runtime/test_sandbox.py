@@ -114,6 +114,18 @@ async def test_exec_on_a_terminal(runtime: oci.OCIRuntime) -> None:
     assert out.startswith(b"tty\r\n")
 
 
+async def test_exec_on_a_terminal_keeps_its_exit_code_and_refuses_a_missing_command(
+        runtime: oci.OCIRuntime) -> None:
+    sid = await runtime.run_pod_sandbox(pod())
+    cid = await runtime.create_container(sid, ctr("c", "sleep", "60"))
+    await runtime.start_container(cid)
+    proc = await runtime.exec(cid, ["sh", "-c", "echo bye; exit 3"], tty=True)
+    assert await proc.stdout.read() == b"bye\r\n"
+    assert await proc.wait() == 3
+    with pytest.raises(protocol.RuntimeFailure, match="no-such-command"):
+        await runtime.exec(cid, ["no-such-command"], tty=True)
+
+
 async def test_stats_report_cgroup_usage(runtime: oci.OCIRuntime) -> None:
     sid = await runtime.run_pod_sandbox(pod())
     cid = await runtime.create_container(sid, ctr("c", "sh", "-c", "sleep 60 & echo go; wait",
