@@ -24,7 +24,7 @@ from kubelite.agent.kubelet import dnsconfig
 from kubelite.agent.network.dns import clusterdns
 from kubelite.agent.network.proxy import node as proxynode
 from kubelite.agent.runtime import ocibinary
-from kubelite.apiserver import kube_dns_service
+from kubelite.api import kubedns
 from kubelite.client import rest
 from kubelite.ingress import cli as ingress_cli
 
@@ -171,7 +171,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
                                  node_ip=args.node_ip, max_pods=args.max_pods,
                                  cluster_cidr=args.cluster_cidr,
                                  dns=dnsconfig.Settings(cluster_dns=(
-                                     args.cluster_dns or kube_dns_service.cluster_ip(args.service_cidr),),
+                                     args.cluster_dns or kubedns.cluster_ip(args.service_cidr),),
                                      cluster_domain=args.cluster_domain),
                                  oci_runtime=args.oci_runtime,
                                  registries_file=os.path.join(data_dir, "registries.yaml"),

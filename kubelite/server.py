@@ -14,7 +14,8 @@ from kubelite.agent.kubelet import agent as kubelet_agent
 from kubelite.agent.kubelet import dnsconfig
 from kubelite.agent.network.dns import clusterdns, nodedns
 from kubelite.agent.network.proxy import node as proxynode
-from kubelite.apiserver import admission_tolerations, kube_dns_service
+from kubelite.api import kubedns
+from kubelite.apiserver import admission_tolerations
 from kubelite.apiserver import server as apiserver
 from kubelite.client import rest
 from kubelite.controllers import manager
@@ -118,7 +119,7 @@ def _proxy_options(config: ServerConfig, service_cidr: str) -> proxynode.Options
 
 def _dns_options(config: ServerConfig, service_cidr: str) -> dict[str, Any]:
     """Pods resolve through kube-dns; the bundled agent serves it unless "dns" is disabled."""
-    settings = dnsconfig.Settings(cluster_dns=(kube_dns_service.cluster_ip(service_cidr),))
+    settings = dnsconfig.Settings(cluster_dns=(kubedns.cluster_ip(service_cidr),))
     if "dns" in config.disable:
         return {"dns": settings}
     ups = clusterdns.host_upstreams() if config.dns_upstreams is None else config.dns_upstreams

@@ -1,5 +1,5 @@
-"""The `kube-dns` Service in kube-system: the cluster DNS's stable address (the tenth of
-the service range, 10.43.0.10 by default, as k3s and kubeadm use).
+"""The `kube-dns` Service in kube-system: the cluster DNS's stable address
+(`api.kubedns.cluster_ip`).
 
 It has no selector: the node agent that serves DNS writes its Endpoints and EndpointSlice
 itself. Created at every start if missing; an existing one is left as the admin keeps it.
@@ -7,26 +7,20 @@ itself. Created at every start if missing; an existing one is left as the admin 
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from typing import Any
 
-from kubelite.api import errors
+from kubelite.api import errors, kubedns
 from kubelite.apiserver import context, params
 from kubelite.apiserver.handlers import write
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
-NAMESPACE, NAME = "kube-system", "kube-dns"
+NAMESPACE, NAME = kubedns.NAMESPACE, kubedns.NAME
 LABELS = {"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true",
           "kubernetes.io/name": "KubeDNS"}
 PORTS = (("dns", "UDP"), ("dns-tcp", "TCP"))
-
-
-def cluster_ip(service_cidr: str) -> str:
-    """The kube-dns address in `service_cidr`: its tenth address."""
-    return str(ipaddress.ip_network(service_cidr, strict=False).network_address + 10)
 
 
 def service(ip: str) -> Obj:
@@ -46,7 +40,7 @@ async def ensure(ctx: context.Context, service_cidr: str) -> None:
         return
     opts = params.WriteOptions(False, "kube-apiserver", "Strict", False)
     try:
-        await write.create_object(ctx, rt, service(cluster_ip(service_cidr)), NAMESPACE, opts)
+        await write.create_object(ctx, rt, service(kubedns.cluster_ip(service_cidr)), NAMESPACE, opts)
     except errors.AlreadyExists:
         pass
     except errors.Invalid as e:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kubelite.api import kubedns
 from kubelite.apiserver import kube_dns_service
 
 
@@ -11,7 +12,7 @@ from kubelite.apiserver import kube_dns_service
     ("10.43.0.0/16", "10.43.0.10"), ("10.96.0.0/12", "10.96.0.10"), ("fd00:43::/112", "fd00:43::a"),
 ], ids=["k3s", "kubeadm", "ipv6"])
 def test_cluster_ip_is_the_tenth_address(cidr: str, want: str) -> None:
-    assert kube_dns_service.cluster_ip(cidr) == want
+    assert kubedns.cluster_ip(cidr) == want
 
 
 def test_service_serves_dns_over_udp_and_tcp() -> None:
