@@ -74,9 +74,12 @@ class Proxy:
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=256, keepalive_timeout=60,
                                              use_dns_cache=False, happy_eyeballs_delay=None)
             # auto_decompress off: bodies pass through exactly as the backend sent them.
+            # No headers the client did not send: no User-Agent, and no Accept-Encoding
+            # that would get it a gzip body it never asked for.
             self._session = aiohttp.ClientSession(
                 connector=connector, auto_decompress=False, timeout=self._timeout,
-                cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=("User-Agent",))
+                cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"))
         return self._session
 
     async def close(self) -> None:

@@ -104,6 +104,16 @@ async def test_forwards_path_query_and_headers(served: Served) -> None:
     assert "X-Drop" not in h  # named by Connection: hop-by-hop
 
 
+async def test_adds_no_headers_the_client_did_not_send(served: Served) -> None:
+    base, _ = served
+    bare = ("Accept", "Accept-Encoding", "User-Agent")
+    async with aiohttp.ClientSession(skip_auto_headers=bare) as s, \
+            s.get(f"{base}/echo/") as r:
+        h = (await r.json())["headers"]
+    # An Accept-Encoding the client never sent would get it a gzip body it cannot read.
+    assert not [name for name in bare if name in h], h
+
+
 async def test_bodies_pass_through_untouched(served: Served) -> None:
     base, _ = served
     async with aiohttp.ClientSession(auto_decompress=False) as s:
