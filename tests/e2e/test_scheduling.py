@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.e2e import cluster as cluster_mod
+from tests.e2e import simenv
 
 NODES = ("hollow-0", "hollow-1", "hollow-2")
 _names = itertools.count()
@@ -23,15 +24,7 @@ _names = itertools.count()
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster_mod.Cluster]:
-    base = tmp_path_factory.mktemp("kubelite-sched")
-    c = cluster_mod.start(str(base / "data"), str(base / "home"), "--disable", "agent",
-                          "--sim-nodes", str(len(NODES)))
-    try:
-        for name in NODES:
-            c.kubectl("wait", "--for=create", f"node/{name}", "--timeout=60s")
-        yield c
-    finally:
-        c.stop()
+    yield from simenv.running_cluster(tmp_path_factory, len(NODES))
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.e2e import cluster as cluster_mod
+from tests.e2e import simenv
 
 _names = itertools.count()
 SERVICE_RANGE = ipaddress.ip_network("10.43.0.0/16")
@@ -20,15 +21,7 @@ SERVICE_RANGE = ipaddress.ip_network("10.43.0.0/16")
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster_mod.Cluster]:
-    base = tmp_path_factory.mktemp("kubelite-svc")
-    c = cluster_mod.start(str(base / "data"), str(base / "home"), "--disable", "agent",
-                          "--sim-nodes", "2")
-    try:
-        for name in ("hollow-0", "hollow-1"):
-            c.kubectl("wait", "--for=create", f"node/{name}", "--timeout=60s")
-        yield c
-    finally:
-        c.stop()
+    yield from simenv.running_cluster(tmp_path_factory, 2)
 
 
 @pytest.fixture
