@@ -96,6 +96,20 @@ def hostname(svc: Obj, pod: Obj) -> str:
     return ""
 
 
+def placement(svc: Obj, pod: Obj) -> Obj:
+    """What an endpoint (in Endpoints or an EndpointSlice alike) says of its pod besides the
+    address: hostname (when the service's subdomain asks for it), nodeName, targetRef."""
+    out: Obj = {}
+    host = hostname(svc, pod)
+    if host:
+        out["hostname"] = host
+    node = (pod.get("spec") or {}).get("nodeName")
+    if node:
+        out["nodeName"] = node
+    out["targetRef"] = target_ref(pod)
+    return out
+
+
 def selected_pods(svc: Obj, pod_informer: informer.Informer) -> list[Obj]:
     selector = selector_of(svc)
     if selector is None:

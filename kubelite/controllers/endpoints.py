@@ -21,15 +21,7 @@ Obj = dict[str, Any]
 
 
 def _address(svc: Obj, pod: Obj) -> Obj:
-    addr: Obj = {"ip": endpointpods.pod_ip(pod)}
-    host = endpointpods.hostname(svc, pod)
-    if host:
-        addr["hostname"] = host
-    node = (pod.get("spec") or {}).get("nodeName")
-    if node:
-        addr["nodeName"] = node
-    addr["targetRef"] = endpointpods.target_ref(pod)
-    return addr
+    return {"ip": endpointpods.pod_ip(pod), **endpointpods.placement(svc, pod)}
 
 
 def _ports_key(ports: list[Obj]) -> tuple[tuple[str, int, str, str], ...]:

@@ -39,17 +39,10 @@ def endpoint(svc: Obj, pod: Obj) -> Obj:
     publish = bool((svc.get("spec") or {}).get("publishNotReadyAddresses"))
     serving = pods.is_ready(pod)
     terminating = bool(pod["metadata"].get("deletionTimestamp"))
-    ep: Obj = {"addresses": [endpointpods.pod_ip(pod)],
-               "conditions": {"ready": publish or (serving and not terminating),
-                              "serving": publish or serving, "terminating": terminating}}
-    host = endpointpods.hostname(svc, pod)
-    if host:
-        ep["hostname"] = host
-    node = (pod.get("spec") or {}).get("nodeName")
-    if node:
-        ep["nodeName"] = node
-    ep["targetRef"] = endpointpods.target_ref(pod)
-    return ep
+    return {"addresses": [endpointpods.pod_ip(pod)],
+            "conditions": {"ready": publish or (serving and not terminating),
+                           "serving": publish or serving, "terminating": terminating},
+            **endpointpods.placement(svc, pod)}
 
 
 def ports_key(ports: list[Obj]) -> PortsKey:
