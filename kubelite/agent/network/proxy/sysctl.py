@@ -23,10 +23,17 @@ async def _run(netns: str | None, script: str, *args: str) -> str:
 
 
 async def read(key: str, netns: str | None = None) -> str:
+    if not netns:                           # our own namespace: no process needed
+        with open(_path(key)) as f:  # noqa: ASYNC230 - a /proc entry
+            return f.read().strip()
     return await _run(netns, 'cat "$1"', _path(key))
 
 
 async def write(key: str, value: str, netns: str | None = None) -> None:
+    if not netns:
+        with open(_path(key), "w") as f:  # noqa: ASYNC230 - a /proc entry
+            f.write(value + "\n")
+        return
     await _run(netns, 'echo "$2" > "$1"', _path(key), value)
 
 
