@@ -14,6 +14,8 @@ import datetime
 from collections.abc import Iterable
 from typing import Any
 
+from kubelite.controllers import conditions
+
 Obj = dict[str, Any]
 
 NOT_READY = "node.kubernetes.io/not-ready"
@@ -39,16 +41,9 @@ ZONE_LABEL = "topology.kubernetes.io/zone"
 REGION_LABEL = "topology.kubernetes.io/region"
 
 
-def condition(node: Obj, type_: str) -> Obj | None:
-    for c in (node.get("status") or {}).get("conditions") or []:
-        if c.get("type") == type_:
-            return c  # type: ignore[no-any-return]
-    return None
-
-
 def ready_status(node: Obj) -> str:
     """"True", "False" or "Unknown" (a node that never reported counts as Unknown)."""
-    c = condition(node, "Ready")
+    c = conditions.of(node, "Ready")
     return str(c.get("status", "Unknown")) if c else "Unknown"
 
 

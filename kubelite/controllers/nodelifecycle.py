@@ -25,7 +25,7 @@ from typing import Any
 
 from kubelite.api import errors
 from kubelite.client import events, factory, informer, rest
-from kubelite.controllers import controller, nodehealth
+from kubelite.controllers import conditions, controller, nodehealth
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ class NodeLifecycleController(controller.Controller):
     def _observe(self, node: Obj, now: float) -> _Health:
         """Note when the node's heartbeat or lease last moved."""
         name = node["metadata"]["name"]
-        cond = nodehealth.condition(node, "Ready")
+        cond = conditions.of(node, "Ready")
         heartbeat = cond.get("lastHeartbeatTime") if cond else None
         lease = self.leases.get(f"{LEASE_NAMESPACE}/{name}")
         renew = nodehealth.parse_time(((lease or {}).get("spec") or {}).get("renewTime"))
@@ -202,7 +202,7 @@ class NodeLifecycleController(controller.Controller):
 
     async def _check_health(self, node: Obj, now: float) -> Obj:
         h = self._observe(node, now)
-        has_ready = nodehealth.condition(node, "Ready") is not None
+        has_ready = conditions.of(node, "Ready") is not None
         grace = self.config.node_monitor_grace if has_ready else self.config.node_startup_grace
         if now - h.probe > grace:
             stale = nodehealth.stale_conditions(node, events.now())

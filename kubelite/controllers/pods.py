@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from kubelite.controllers import conditions
+
 Obj = dict[str, Any]
 
 
@@ -21,15 +23,8 @@ def is_active(pod: Obj) -> bool:
     return phase not in ("Succeeded", "Failed") and not pod["metadata"].get("deletionTimestamp")
 
 
-def condition(pod: Obj, type_: str) -> Obj | None:
-    for c in (pod.get("status") or {}).get("conditions") or []:
-        if c.get("type") == type_:
-            return c  # type: ignore[no-any-return]
-    return None
-
-
 def is_ready(pod: Obj) -> bool:
-    c = condition(pod, "Ready")
+    c = conditions.of(pod, "Ready")
     return c is not None and c.get("status") == "True"
 
 
@@ -39,7 +34,7 @@ def is_available(pod: Obj, min_ready_seconds: int, now: datetime.datetime) -> bo
         return False
     if min_ready_seconds <= 0:
         return True
-    since = parse_time((condition(pod, "Ready") or {}).get("lastTransitionTime"))
+    since = parse_time((conditions.of(pod, "Ready") or {}).get("lastTransitionTime"))
     return since is not None and (now - since).total_seconds() >= min_ready_seconds
 
 

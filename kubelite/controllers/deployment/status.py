@@ -14,6 +14,7 @@ from typing import Any
 
 from kubelite.client import events
 from kubelite.controllers import pods
+from kubelite.controllers.conditions import find as get_condition
 from kubelite.controllers.deployment import fenceposts, replicasets
 
 Obj = dict[str, Any]
@@ -35,13 +36,6 @@ def new_condition(type_: str, status: str, reason: str, message: str) -> Obj:
     stamp = events.now()
     return {"type": type_, "status": status, "lastUpdateTime": stamp,
             "lastTransitionTime": stamp, "reason": reason, "message": message}
-
-
-def get_condition(status: Obj | None, type_: str) -> Obj | None:
-    for c in (status or {}).get("conditions") or []:
-        if c.get("type") == type_:
-            return c  # type: ignore[no-any-return]
-    return None
 
 
 def set_condition(status: Obj, cond: Obj) -> None:
