@@ -1,4 +1,4 @@
-"""The open ports: one aiohttp server per port the classes ask for, opened and closed as
+"""The open ports: one asyncio server per port the classes ask for, opened and closed as
 IngressClasses come and go. A port that cannot be bound (in use, or below 1024 without
 privilege) is logged with what to do and retried at the next reconcile; it never stops
 the other ports.
@@ -6,12 +6,12 @@ the other ports.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
-
-from aiohttp import web
+from dataclasses import dataclass, field
 
 from kubelite.ingress import proxy
 
@@ -21,7 +21,19 @@ log = logging.getLogger(__name__)
 @dataclass
 class _Open:
     scheme: str
-    runner: web.ServerRunner
+    server: asyncio.Server | None = None
+    # Its accepted connections, closed with it (asyncio's Server leaves them open).
+    conns: weakref.WeakSet[asyncio.Protocol] = field(default_factory=weakref.WeakSet)
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        for conn in list(self.conns):
+            transport = getattr(conn, "transport", None)
+            if transport is not None:
+                transport.close()
+        if self.server is not None:
+            await self.server.wait_closed()
 
 
 class Listeners:
@@ -41,7 +53,7 @@ class Listeners:
     async def apply(self, wanted: dict[int, str]) -> None:
         """Listen on exactly the wanted ports (port -> "http" | "https")."""
         for port in [p for p, o in self._open.items() if wanted.get(p) != o.scheme]:
-            await self._open.pop(port).runner.cleanup()
+            await self._open.pop(port).close()
             log.info("ingress listener closed port=%d", port)
         for port, scheme in wanted.items():
             if port not in self._open:
@@ -50,16 +62,18 @@ class Listeners:
     async def _listen(self, port: int, scheme: str) -> None:
         # No access log: a line per proxied request would cost more than proxying it
         # (Traefik, too, keeps access logs off by default).
-        server = web.Server(self._handler(port, scheme), handler_cancellation=True,
-                            access_log=None)
-        runner = web.ServerRunner(server, shutdown_timeout=1.0)
-        await runner.setup()
+        opened = _Open(scheme)
+        factory = self._handler(port, scheme)
+
+        def accept() -> asyncio.Protocol:
+            conn = factory()
+            opened.conns.add(conn)
+            return conn
         ctx = self._tls_context(port) if scheme == "https" else None
         try:
-            await web.TCPSite(runner, self.bind, port, ssl_context=ctx, backlog=1024,
-                              reuse_address=True).start()
+            opened.server = await asyncio.get_running_loop().create_server(
+                accept, self.bind, port, ssl=ctx, backlog=1024, reuse_address=True)
         except OSError as e:
-            await runner.cleanup()
             if self._failed.get(port) != str(e):
                 log.warning("ingress cannot listen address=%s:%d scheme=%s error=%s; choose "
                             "other ports (--ingress-http-port, --ingress-https-port or the "
@@ -68,7 +82,7 @@ class Listeners:
             self._failed[port] = str(e)
             return
         self._failed.pop(port, None)
-        self._open[port] = _Open(scheme, runner)
+        self._open[port] = opened
         log.info("ingress listening address=%s:%d scheme=%s", self.bind, port, scheme)
 
     async def close(self) -> None:

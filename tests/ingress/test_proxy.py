@@ -1,5 +1,5 @@
-"""The proxy in one process: a real aiohttp backend on loopback behind a real listener,
-with routing tables and endpoints given directly (no API server)."""
+"""The proxy through its real listener, against a real aiohttp backend: what backends see,
+bodies and errors."""
 
 from __future__ import annotations
 
@@ -13,80 +13,18 @@ from typing import Any
 import aiohttp
 import pytest
 import yarl
-from aiohttp import web
 
-from kubelite.ingress import endpoints, listeners, proxy, routes
-from tests.ingress.builders import ingress, path
+from kubelite.ingress import endpoints, listeners, proxy
+from tests.ingress import proxied
+from tests.ingress.proxied import free_port
 
-Obj = dict[str, Any]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def backend_app() -> web.Application:
-    async def echo(request: web.Request) -> web.Response:
-        return web.json_response({"headers": dict(request.headers), "path": request.raw_path})
-
-    async def gz(_: web.Request) -> web.Response:
-        return web.Response(body=gzip.compress(b"zipped"), headers={"Content-Encoding": "gzip"})
-
-    async def stream(request: web.Request) -> web.StreamResponse:
-        resp = web.StreamResponse()
-        await resp.prepare(request)
-        for i in range(64):
-            await resp.write(bytes([i]) * 16384)
-        await resp.write_eof()
-        return resp
-
-    async def upload(request: web.Request) -> web.Response:
-        body = await request.read()
-        return web.json_response({"size": len(body), "sum": sum(body) % 251,
-                                  "chunked": request.headers.get("Transfer-Encoding", ""),
-                                  "length": request.headers.get("Content-Length", "")})
-
-    app = web.Application(client_max_size=64 * 1024 * 1024)
-    app.router.add_post("/upload", upload)
-    app.router.add_get("/echo/{tail:.*}", echo)
-    app.router.add_get("/gz", gz)
-    app.router.add_get("/stream", stream)
-    return app
-
-
-Served = tuple[str, dict[str, Obj]]  # (proxy base URL, the services the test may edit)
+Served = tuple[str, dict[str, Any]]  # (proxy base URL, the services the test may edit)
 
 
 @pytest.fixture
 async def served() -> AsyncIterator[Served]:
-    runner = web.AppRunner(await backend_app())
-    await runner.setup()
-    backend_port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", backend_port).start()
-    services: dict[str, Obj] = {"ns/web": {"spec": {"ports": [{"name": "http", "port": 80}]}},
-                                "ns/idle": {"spec": {"ports": [{"name": "http", "port": 80}]}},
-                                "ns/refusing": {"spec": {"ports": [{"name": "http", "port": 80}]}}}
-    slices = {"ns/web": backend_port, "ns/refusing": free_port()}
-    balancer = endpoints.Balancer(services.get, lambda key: [
-        {"metadata": {"name": key}, "ports": [{"name": "http", "port": slices[key]}],
-         "endpoints": [{"addresses": ["127.0.0.1"]}]}] if key in slices else [])
-    table = routes.build([ingress("i", ("", [path("/", "Prefix", "web", "http"),
-                                             path("/missing", "Prefix", "nope"),
-                                             path("/idle", "Prefix", "idle"),
-                                             path("/refused", "Prefix", "refusing")]),
-                                  namespace="ns")])
-    port = free_port()
-    px = proxy.Proxy(balancer, {port: table}.get)
-    ports = listeners.Listeners("127.0.0.1", px.handler, lambda _: None)  # type: ignore
-    await ports.apply({port: "http"})
-    try:
-        yield f"http://127.0.0.1:{port}", services
-    finally:
-        await ports.close()
-        await px.close()
-        await runner.cleanup()
+    async with proxied.serving() as s:
+        yield s.base, s.services
 
 
 async def test_forwards_path_query_and_headers(served: Served) -> None:
@@ -140,7 +78,7 @@ async def test_errors_answer_at_once(served: Served, route: str, status: int, wo
 
 async def test_no_route_is_404() -> None:
     port = free_port()
-    px = proxy.Proxy(endpoints.Balancer(lambda _: None, lambda _: []), {}.get)
+    px = proxy.Proxy(endpoints.Balancer(lambda _: None, lambda _: []), lambda _: None)
     ports = listeners.Listeners("127.0.0.1", px.handler, lambda _: None)  # type: ignore
     await ports.apply({port: "http"})
     try:
@@ -156,7 +94,7 @@ async def test_a_port_in_use_is_skipped_not_fatal() -> None:
         held.bind(("127.0.0.1", 0))
         held.listen()
         port = held.getsockname()[1]
-        px = proxy.Proxy(endpoints.Balancer(lambda _: None, lambda _: []), {}.get)
+        px = proxy.Proxy(endpoints.Balancer(lambda _: None, lambda _: []), lambda _: None)
         ports = listeners.Listeners("127.0.0.1", px.handler, lambda _: None)  # type: ignore
         await ports.apply({port: "http"})
         assert ports.ports == {}
