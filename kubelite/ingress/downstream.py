@@ -17,7 +17,7 @@ import asyncio
 import collections
 import logging
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Protocol
 
 import httptools
@@ -74,12 +74,13 @@ class Request:
         return urllib.parse.unquote(path) if "%" in path else path
 
 
-Serve = Callable[["ClientConnection", Request], Awaitable[bool]]
+Serve = Callable[["ClientConnection", Request], None]
 
 
 class ClientConnection(asyncio.Protocol):
-    """One client connection; `serve(conn, request)` answers a request and says whether
-    the connection may carry another."""
+    """One client connection; `serve(conn, request)` starts answering a request and
+    calls `conn.finished(request, keep)` when done, keep saying whether the connection
+    may carry another."""
 
     def __init__(self, serve: Serve, port: int, scheme: str) -> None:
         self.port = port
@@ -91,7 +92,7 @@ class ClientConnection(asyncio.Protocol):
         self._parser = httptools.HttpRequestParser(self)
         self._req: Request | None = None           # the one being parsed
         self._queue: collections.deque[Request] = collections.deque()  # [0] is being served
-        self._task: asyncio.Task[None] | None = None
+        self._current: Relay | None = None         # the exchange serving _queue[0]
         self._paused: set[str] = set()
         self._tunnel: Relay | None = None
         self._upgraded = False                       # the parser is done: a tunnel may follow
@@ -126,18 +127,16 @@ class ClientConnection(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self._eof = True
-        # A client may half-close once its request is sent; it still gets the answer.
-        return bool(self._queue) and self._tunnel is None
+        # A client may half-close once its request is sent; it still gets the answer
+        # (not over TLS, where asyncio cannot keep a half-closed connection).
+        return bool(self._queue) and self._tunnel is None and self.scheme == "http"
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
         if self._idle is not None:
             self._idle.cancel()
-        relay = self._tunnel or (self._queue[0].relay if self._queue else None)
-        if relay is not None:
-            relay.client_lost()
-        elif self._task is not None:
-            self._task.cancel()
+        if self._current is not None:
+            self._current.client_lost()
 
     def pause_writing(self) -> None:
         self.writable = False
@@ -204,6 +203,14 @@ class ClientConnection(asyncio.Protocol):
         self.write(http1.answer(status, message, close=not keep))
         return keep
 
+    def respond(self, req: Request, status: int, message: str) -> None:
+        """Answer `req` with the proxy's own short response, and be done with it."""
+        self.finished(req, self.answer(req, status, message))
+
+    def watch(self, relay: Relay) -> None:
+        """`relay` serves the current request: it hears of flow control and loss."""
+        self._current = relay
+
     def attach(self, req: Request, relay: Relay) -> list[bytes]:
         """From now on `relay` gets the body; returns what was buffered before."""
         req.relay = relay
@@ -236,20 +243,25 @@ class ClientConnection(asyncio.Protocol):
     # internals
 
     def _start(self, req: Request) -> None:
-        loop = asyncio.get_running_loop()
-        self._task = loop.create_task(self._run(req))
+        # Served once the parser is through with this read, so a body that came with
+        # the head is already counted when an answer decides about keep-alive.
+        asyncio.get_running_loop().call_soon(self._serve_now, req)
 
-    async def _run(self, req: Request) -> None:
+    def _serve_now(self, req: Request) -> None:
+        if self.transport is None:
+            return
         try:
-            keep = await self._serve(self, req)
+            self._serve(self, req)
         except Exception:
             log.exception("ingress request failed peer=%s target=%r", self.peer, req.target)
-            keep = False
-        self._task = None
-        self._done(keep)
+            self.finished(req, False)
 
-    def _done(self, keep: bool) -> None:
-        req = self._queue.popleft()
+    def finished(self, req: Request, keep: bool) -> None:
+        """The response to `req` is through; keep: the connection may carry another."""
+        if not self._queue or self._queue[0] is not req:
+            return
+        self._queue.popleft()
+        self._current = None
         if self.transport is None:
             return
         if not (keep and req.complete and req.keep_alive) or self._closing or self._upgraded:
@@ -277,9 +289,8 @@ class ClientConnection(asyncio.Protocol):
             self.close()
 
     def _relay_writable(self, writable: bool) -> None:
-        relay = self._tunnel or (self._queue[0].relay if self._queue else None)
-        if relay is not None:
-            relay.client_writable(writable)
+        if self._current is not None:
+            self._current.client_writable(writable)
 
     def _pause(self, reason: str) -> None:
         if not self._paused and self.transport is not None:

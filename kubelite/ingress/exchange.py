@@ -32,8 +32,10 @@ class Exchange:
         self.client = client
         self.req = req
         self._loop = asyncio.get_running_loop()
-        self._done: asyncio.Future[bool | None] = self._loop.create_future()
         self._pool: upstream.Pool | None = None
+        self._address: upstream.Address = ("", 0)
+        self._head = b""
+        self._connecting: asyncio.Task[upstream.BackendConnection] | None = None
         self._backend: upstream.BackendConnection | None = None
         self._parser = httptools.HttpResponseParser(self)
         self._chunked_body = chunked_body
@@ -53,44 +55,56 @@ class Exchange:
         self._reason = b""
         self._headers: http1.Headers = []
 
-    async def run(self, pool: upstream.Pool, address: upstream.Address, head: bytes) -> bool:
-        """Relay until the response is complete; whether the client connection may carry
-        another request."""
-        where = f"{address[0]}:{address[1]}"
-        self._pool = pool
-        fresh = False
-        while True:
-            try:
-                conn = await pool.acquire(address, fresh=fresh)
-            except TimeoutError:
-                return self.client.answer(self.req, 504, f"504 gateway timeout: {where}")
-            except OSError as e:
-                log.info("backend failed address=%s error=%r", where, e)
-                return self.client.answer(self.req, 502, f"502 bad gateway: {where}")
-            outcome = await self._relay(conn, head)
-            if outcome is not None:
-                return outcome
-            if conn.reused and self._retryable():
-                fresh = True  # a kept-alive connection the backend had just closed
-                self._parser = httptools.HttpResponseParser(self)
-                self._done = self._loop.create_future()
-                self._finished = self._answered = False
-                continue
-            log.info("backend closed without answering address=%s", where)
-            return self.client.answer(self.req, 502, f"502 bad gateway: {where}")
+    def start(self, pool: upstream.Pool, address: upstream.Address, head: bytes) -> None:
+        """Send the request on a kept-alive connection or a new one; the client hears
+        `finished` when the response is through (or the proxy answered for it)."""
+        self._pool, self._address, self._head = pool, address, head
+        self.client.watch(self)
+        conn = pool.take(address)
+        if conn is not None:
+            self._relay(conn)
+        else:
+            self._connect()
+
+    def _connect(self) -> None:
+        assert self._pool is not None
+        self._connecting = task = self._pool.connect(self._address)
+        self._timer = self._loop.call_later(self._pool.connect_timeout, task.cancel)
+        task.add_done_callback(self._connected)
+
+    def _connected(self, task: asyncio.Task[upstream.BackendConnection]) -> None:
+        self._connecting = None
+        if self._timer is not None:
+            self._timer.cancel()
+        failed = None if task.cancelled() else task.exception()
+        if self._finished:  # the client left meanwhile
+            if not task.cancelled() and failed is None:
+                task.result().close()
+        elif task.cancelled():
+            self._answer(504, "504 gateway timeout")
+        elif failed is not None:
+            log.info("backend failed address=%s error=%r", self._where, failed)
+            self._answer(502, "502 bad gateway")
+        else:
+            self._relay(task.result())
+
+    @property
+    def _where(self) -> str:
+        return f"{self._address[0]}:{self._address[1]}"
+
+    def _answer(self, status: int, message: str) -> None:
+        self._finish(self.client.answer(self.req, status, f"{message}: {self._where}"),
+                     reuse=False)
 
     def _retryable(self) -> bool:
         """Nothing of a body was sent, so the request can go again on a new connection."""
         return self.req.complete and self.req.header(b"content-length") in (None, b"0") \
             and not self._chunked_body
 
-    async def _relay(self, conn: upstream.BackendConnection, head: bytes) -> bool | None:
-        if self.client.transport is None:
-            conn.close()
-            return False
+    def _relay(self, conn: upstream.BackendConnection) -> None:
         self._backend = conn
         conn.relay = self
-        conn.write(head)
+        conn.write(self._head)
         for data in self.client.attach(self.req, self):
             self.body(data)
         if self.req.complete:
@@ -98,10 +112,6 @@ class Exchange:
         if not self.client.writable:
             self.client_writable(False)
         self._timer = self._loop.call_later(self._timeout, self._check_timeout)
-        try:
-            return await self._done
-        finally:
-            self._timer.cancel()
 
     # downstream.Relay: the client's side
 
@@ -244,15 +254,12 @@ class Exchange:
         self._end(self._keep_client, reuse=reuse)
 
     def _fail(self, why: str) -> None:
-        backend = self._backend
-        where = f"{backend.address[0]}:{backend.address[1]}" if backend else ""
-        log.info("backend failed address=%s error=%s", where, why)
+        log.info("backend failed address=%s error=%s", self._where, why)
         if self._started:
             self.client.abort()
             self._end(False, reuse=False)
         else:
-            self._end(self.client.answer(self.req, 502, f"502 bad gateway: {where}"),
-                      reuse=False)
+            self._answer(502, "502 bad gateway")
 
     def _end(self, keep: bool, *, reuse: bool) -> None:
         if self._tunnel:
@@ -261,17 +268,30 @@ class Exchange:
         self._finish(keep, reuse=reuse)
 
     def _finish(self, outcome: bool | None, *, reuse: bool) -> None:
+        """Release the backend and tell the client; None: the backend closed without
+        answering, so a request that may go again does, once, on a new connection."""
         if self._finished:
             return
-        self._finished = True
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._connecting is not None:
+            self._connecting.cancel()
         backend, self._backend = self._backend, None
         if backend is not None:
             if reuse and self._pool is not None:
                 self._pool.release(backend)
             else:
                 backend.close()
-        if not self._done.done():
-            self._done.set_result(outcome)
+        if outcome is None:
+            if backend is not None and backend.reused and self._retryable():
+                self._parser = httptools.HttpResponseParser(self)
+                self._answered = False
+                self._connect()  # a kept-alive connection the backend had just closed
+                return
+            log.info("backend closed without answering address=%s", self._where)
+            outcome = self.client.answer(self.req, 502, f"502 bad gateway: {self._where}")
+        self._finished = True
+        self.client.finished(self.req, outcome)
 
     def _check_timeout(self) -> None:
         if self._finished or self._tunnel:
@@ -280,11 +300,9 @@ class Exchange:
             self._active = False
             self._timer = self._loop.call_later(self._timeout, self._check_timeout)
             return
-        where = f"{self._backend.address[0]}:{self._backend.address[1]}" if self._backend else ""
-        log.info("backend timed out address=%s", where)
+        log.info("backend timed out address=%s", self._where)
         if self._started:
             self.client.abort()
             self._finish(False, reuse=False)
         else:
-            keep = self.client.answer(self.req, 504, f"504 gateway timeout: {where}")
-            self._finish(keep, reuse=False)
+            self._answer(504, "504 gateway timeout")

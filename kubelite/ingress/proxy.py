@@ -50,7 +50,8 @@ def request_head(req: downstream.Request, client: downstream.ClientConnection,
 
 def expects_continue(req: downstream.Request) -> bool:
     """The client waits for a 100 before it sends its body (curl does for large ones)."""
-    return not req.complete and (req.header(b"expect") or b"").lower() == b"100-continue"
+    return (not req.complete and req.version == "1.1"
+            and (req.header(b"expect") or b"").lower() == b"100-continue")
 
 
 class Proxy:
@@ -71,22 +72,22 @@ class Proxy:
     async def close(self) -> None:
         self._pool.close()
 
-    async def serve(self, client: downstream.ClientConnection, req: downstream.Request
-                    ) -> bool:
-        """Answer one request; whether the client connection may carry another."""
+    def serve(self, client: downstream.ClientConnection, req: downstream.Request) -> None:
+        """Answer one request, or start relaying it (downstream.Serve)."""
         if req.method == b"CONNECT":
-            return client.answer(req, 405, "405 method not allowed")
+            return client.respond(req, 405, "405 method not allowed")
         table = self._table_of(client.port)
         host = (req.header(b"host") or b"").decode("latin-1")
         backend = table.match(host, req.path) if table is not None else None
         if backend is None:
-            return client.answer(req, 404, "404 page not found")
+            return client.respond(req, 404, "404 page not found")
         resolved, address = self._balancer.pick(backend)
         if address is None:
-            return client.answer(req, 503, f"503 service unavailable: {resolved.problem}")
+            return client.respond(req, 503, f"503 service unavailable: {resolved.problem}")
         head, chunked = request_head(req, client, address)
         if expects_continue(req):
             client.write(http1.CONTINUE)  # the backend gets the body without being asked
         relay = exchange.Exchange(client, req, chunked_body=chunked,
                                   read_timeout=self._read_timeout)
-        return await relay.run(self._pool, address, head)
+        relay.start(self._pool, address, head)
+        return None

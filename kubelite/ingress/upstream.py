@@ -71,20 +71,26 @@ class Pool:
         self.connect_timeout = connect_timeout
         self._idle: dict[Address, list[BackendConnection]] = {}
 
-    async def acquire(self, address: Address, *, fresh: bool = False) -> BackendConnection:
-        """A kept-alive connection to `address`, else a new one. Raises OSError (refused,
-        unreachable) or TimeoutError (no answer within connect_timeout)."""
-        loop = asyncio.get_running_loop()
-        idle = None if fresh else self._idle.get(address)
+    def take(self, address: Address) -> BackendConnection | None:
+        """A kept-alive connection to `address`, if one is idle and fresh enough."""
+        idle = self._idle.get(address)
+        now = asyncio.get_running_loop().time() if idle else 0.0
         while idle:
             conn = idle.pop()
-            if conn.transport is not None and loop.time() - conn.idle_since < KEEPALIVE:
+            if conn.transport is not None and now - conn.idle_since < KEEPALIVE:
                 conn.reused = True
                 return conn
             conn.close()
-        async with asyncio.timeout(self.connect_timeout):
-            _, conn = await loop.create_connection(lambda: BackendConnection(self, address),
-                                                   *address)
+        return None
+
+    def connect(self, address: Address) -> asyncio.Task[BackendConnection]:
+        """A new connection; the task fails with OSError (refused, unreachable). The
+        caller bounds it by connect_timeout."""
+        return asyncio.get_running_loop().create_task(self._connect(address))
+
+    async def _connect(self, address: Address) -> BackendConnection:
+        _, conn = await asyncio.get_running_loop().create_connection(
+            lambda: BackendConnection(self, address), *address)
         return conn
 
     def release(self, conn: BackendConnection) -> None:

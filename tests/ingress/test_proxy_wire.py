@@ -43,7 +43,7 @@ async def test_bodyless_responses_keep_the_connection_in_step(
                                  b"GET /echo/next HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
     first, _, rest = split(raw)
     assert first.split(b" ")[1] == status
-    second, headers, body = split(rest)
+    second, _, body = split(rest)
     assert second.startswith(b"HTTP/1.1 200") and json.loads(body)["path"] == "/echo/next"
 
 
