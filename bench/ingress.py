@@ -2,7 +2,7 @@
 
 bench/network.py's setup (a real server with its agent in a private network namespace,
 a busybox httpd Deployment `web` behind a ClusterIP Service) plus an Ingress sending `/`
-to `web`, served by the controller on 127.0.0.1 in the server process. Measured with
+to `web`, served on 127.0.0.1 by the server's `kubelite ingress` child process. Measured with
 network.py's load generator, rounds interleaved: requests/s and p50/p99 latency straight
 to the pods, through the ClusterIP and through the Ingress, each as a ratio to direct
 (target Ingress >= 0.5), once with a new connection per request (HTTP/1.0, as network.py
