@@ -13,7 +13,7 @@ import asyncio
 import bisect
 import collections
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,17 +152,19 @@ class Watcher:
         self._bucket.watchers.discard(self)
         self.queue.put_nowait(None)
 
-    def drain(self, limit: int) -> list[tuple[str, Entry] | None]:
-        """Up to `limit` events that are already queued, without waiting. A None in the
-        result means the watch ended (and stays ended for next())."""
-        out: list[tuple[str, Entry] | None] = []
-        while len(out) < limit and not self.queue.empty():
+    def drain(self, limit: int) -> Iterator[tuple[str, Entry] | None]:
+        """Up to `limit` events that are already queued, without waiting, taken one at a
+        time: a caller that stops early leaves the rest queued. A None means the watch
+        ended (and stays ended for next())."""
+        for _ in range(limit):
+            if self.queue.empty():
+                return
             item = self.queue.get_nowait()
-            out.append(item)
             if item is None:
                 self.queue.put_nowait(None)
-                break
-        return out
+                yield None
+                return
+            yield item
 
     async def next(self) -> tuple[str, Entry] | None:
         """The next event; None when the watch ended. Safe to cancel (queue.get is)."""
