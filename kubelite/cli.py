@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from kubelite import children
 from kubelite.agent import hollow
 from kubelite.agent.images import cli as image_cli
 from kubelite.agent.kubelet import agent as kubelet_agent
@@ -238,8 +239,13 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 def _with_client(kubeconfig: str, user_agent: str,
                  body: Callable[[rest.Client], Coroutine[Any, Any, None]]) -> int:
+    """Run a component against the API server: over the server's loopback socket when the
+    server started this process as its child, else with the kubeconfig's credentials."""
+    children.exit_with_parent()
+
     async def main() -> None:
-        client = rest.Client.from_kubeconfig(kubeconfig, user_agent=user_agent)
+        client = (children.loopback_client(user_agent)
+                  or rest.Client.from_kubeconfig(kubeconfig, user_agent=user_agent))
         try:
             await body(client)
         finally:

@@ -1,4 +1,5 @@
-"""`kubelite server`: one process running the API server and the bundled components."""
+"""`kubelite server`: the API server and the bundled components (the scheduler and the Ingress
+controller in child processes, see children.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubelite import children
 from kubelite.agent import hollow
 from kubelite.agent.kubelet import agent as kubelet_agent
 from kubelite.agent.kubelet import dnsconfig
@@ -21,7 +23,6 @@ from kubelite.client import rest
 from kubelite.controllers import manager
 from kubelite.ingress import cli as ingress_cli
 from kubelite.ingress import controller as ingress
-from kubelite.scheduler import scheduler
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,11 @@ async def run(config: ServerConfig) -> None:
           f"  export KUBECONFIG={kubeconfig}\n"
           f"  kubectl get nodes        (or: kubelite kubectl get nodes)\n"
           f"  node token: {api.node_token}", flush=True)
-    client = rest.Client.from_kubeconfig(kubeconfig, user_agent="kubelite-server")
+    def loopback(user_agent: str) -> rest.Client:
+        return rest.Client.loopback(api.loopback_socket, api.loopback_token,
+                                    user_agent=user_agent)
+
+    client = loopback("kubelite-server")
     try:
         async with asyncio.TaskGroup() as tg:
             if "controllers" not in config.disable:
@@ -79,7 +84,9 @@ async def run(config: ServerConfig) -> None:
                         pod_eviction_timeout=config.pod_eviction_timeout,
                         cluster_cidr=config.cluster_cidr))))
             if "scheduler" not in config.disable:
-                tg.create_task(supervise("scheduler", lambda: _run_scheduler(kubeconfig)))
+                tg.create_task(supervise("scheduler", lambda: children.serve(
+                    "scheduler", ["scheduler", "--kubeconfig", kubeconfig],
+                    children.loopback_env(api.loopback_socket, api.loopback_token))))
             if "agent" not in config.disable:
                 assert api.pki is not None
                 agent_options = kubelet_agent.Options(
@@ -92,11 +99,12 @@ async def run(config: ServerConfig) -> None:
                     cluster_cidr=config.cluster_cidr,
                     service_proxy=_proxy_options(config, api.config.service_cidr),
                     **_dns_options(config, api.config.service_cidr))
-                tg.create_task(supervise("agent", lambda: _run_agent(kubeconfig,
-                                                                     agent_options)))
+                tg.create_task(supervise("agent", lambda: _run_agent(
+                    loopback("kubelite-agent"), agent_options)))
             if "ingress" not in config.disable:
-                tg.create_task(supervise("ingress", lambda: ingress_cli.serve_child(
-                    kubeconfig, config.ingress)))
+                tg.create_task(supervise("ingress", lambda: children.serve(
+                    "ingress", ingress_cli.child_args(kubeconfig, config.ingress),
+                    children.loopback_env(api.loopback_socket, api.loopback_token))))
             if config.sim_nodes:
                 tg.create_task(supervise("hollow-nodes", lambda: hollow.HollowNodes(
                     client, hollow.Options(count=config.sim_nodes,
@@ -144,18 +152,8 @@ async def supervise(name: str, start: Callable[[], Awaitable[None]]) -> None:
         delay = min(delay * 2, 30.0)
 
 
-async def _run_scheduler(kubeconfig: str) -> None:
-    """The scheduler with its own connections, so binds don't queue behind other parts."""
-    client = rest.Client.from_kubeconfig(kubeconfig, user_agent="kubelite-scheduler")
-    try:
-        await scheduler.run(client)
-    finally:
-        await client.close()
-
-
-async def _run_agent(kubeconfig: str, options: kubelet_agent.Options) -> None:
+async def _run_agent(client: rest.Client, options: kubelet_agent.Options) -> None:
     """The bundled node agent for this machine, with its own connections."""
-    client = rest.Client.from_kubeconfig(kubeconfig, user_agent="kubelite-agent")
     try:
         await kubelet_agent.Agent(client, options).run()
     finally:

@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import logging
 import os
+import secrets
 import ssl
 from dataclasses import dataclass
 
@@ -98,6 +99,11 @@ class APIServer:
         self.pki: certs.PKI | None = None
         self.authenticator = auth.Authenticator()
         self.node_token = ""
+        # The loopback listener for the components bundled in this process (upstream's
+        # loopback client): an abstract Unix socket, plain HTTP, and a token that lives only
+        # in memory. Bundled parts skip TLS and TCP entirely; no other process can use it.
+        self.loopback_socket = "\0kubelite-apiserver-" + secrets.token_hex(8)
+        self.loopback_token = secrets.token_urlsafe(32)
         self._runner: web.AppRunner | None = None
         self._crds: crds.Registrar | None = None
         self._trim: asyncio.Task[None] | None = None
@@ -109,6 +115,8 @@ class APIServer:
         self.node_token = auth.load_or_create_token(os.path.join(cfg.data_dir, "token"))
         self.authenticator.add_token(self.node_token, auth.User("system:node-bootstrap",
                                                                 ("system:nodes",)))
+        self.authenticator.add_token(self.loopback_token, auth.User("system:apiserver",
+                                                                    ("system:masters",)))
         admission_services.configure(cfg.service_cidr)
         self.store = open_store(cfg.store, cfg.data_dir)
         await self.store.start()
@@ -133,6 +141,7 @@ class APIServer:
             site = web.TCPSite(self._runner, host, cfg.port, ssl_context=tls,
                                backlog=1024, reuse_address=True)
             await site.start()
+        await web.UnixSite(self._runner, self.loopback_socket, backlog=1024).start()
         self._write_kubeconfig()
         memory.pin_mmap_threshold()
         memory.tune_gc()

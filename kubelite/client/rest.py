@@ -49,8 +49,9 @@ class Client:
     """Talks to one API server. Resource types are `registry.ResourceType`s."""
 
     def __init__(self, server: str, *, ssl_context: ssl.SSLContext | bool = True,
-                 token: str = "", user_agent: str = "kubelite") -> None:
+                 token: str = "", user_agent: str = "kubelite", unix_socket: str = "") -> None:
         self.server = server.rstrip("/")
+        self._unix_socket = unix_socket
         self.registry = registry.Registry()
         self._ssl = ssl_context
         headers = {"User-Agent": user_agent, "Accept": "application/json"}
@@ -78,9 +79,18 @@ class Client:
         return cls(cluster["server"], ssl_context=tls, token=user.get("token", ""),
                    user_agent=user_agent)
 
+    @classmethod
+    def loopback(cls, unix_socket: str, token: str, *, user_agent: str = "kubelite") -> Client:
+        """A client for a component bundled in the API server's process: plain HTTP over the
+        server's loopback Unix socket (no TCP, no TLS), authenticated by its in-memory token."""
+        return cls("http://localhost", token=token, user_agent=user_agent,
+                   unix_socket=unix_socket)
+
     def _sess(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(ssl=self._ssl, limit=64)
+            connector: aiohttp.BaseConnector = (
+                aiohttp.UnixConnector(self._unix_socket, limit=64) if self._unix_socket
+                else aiohttp.TCPConnector(ssl=self._ssl, limit=64))
             self._session = aiohttp.ClientSession(
                 connector=connector, headers=self._headers, json_serialize=lambda o: orjson.dumps(
                     o).decode(), timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))

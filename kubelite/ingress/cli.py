@@ -2,28 +2,22 @@
 bundled one, and `kubelite ingress --kubeconfig ...` to run it on its own.
 
 The server runs its bundled controller as a child process, `kubelite ingress` (as k3s runs
-Traefik apart from the server): proxying is CPU-bound Python, and in its own interpreter it
-uses the second core instead of queueing behind the API server on one event loop. The child
-ends with the server (PR_SET_PDEATHSIG) even when the server is killed.
+Traefik apart from the server; see children.py): proxying is CPU-bound Python, and in its
+own interpreter it uses the second core instead of queueing behind the API server on one
+event loop.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import ctypes
 import logging
 import os
-import signal
-import sys
 
+from kubelite import children
 from kubelite.client import rest
 from kubelite.ingress import controller
 
 log = logging.getLogger(__name__)
-
-PARENT_ENV = "KUBELITE_INGRESS_PARENT"  # set by serve_child: the pid to exit with
-PR_SET_PDEATHSIG = 1
 
 
 def add_server_args(p: argparse.ArgumentParser) -> None:
@@ -56,48 +50,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def child_args(kubeconfig: str, options: controller.Options) -> list[str]:
-    return [sys.executable, "-m", "kubelite.cli", "ingress", "--kubeconfig", kubeconfig,
-            "--ingress-bind", options.bind, "--ingress-http-port", str(options.http_port),
+    """`kubelite ingress ...` as the server starts it (children.serve)."""
+    return ["ingress", "--kubeconfig", kubeconfig, "--ingress-bind", options.bind,
+            "--ingress-http-port", str(options.http_port),
             "--ingress-https-port", str(options.https_port),
             "--ingress-address", options.address]
 
 
-async def serve_child(kubeconfig: str, options: controller.Options) -> None:
-    """Run `kubelite ingress` as a child until cancelled; its exit is an error (the
-    caller's supervisor restarts it). Its logs go where the server's go."""
-    proc = await asyncio.create_subprocess_exec(
-        *child_args(kubeconfig, options), stdin=asyncio.subprocess.DEVNULL,
-        start_new_session=True,  # a terminal's Ctrl-C reaches the server, which stops it
-        env={**os.environ, PARENT_ENV: str(os.getpid())})
-    try:
-        code = await proc.wait()
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-    raise RuntimeError(f"ingress process exited code={code}")
-
-
-def _exit_with_parent() -> None:
-    """When started by serve_child: die with the server, and at once if it is gone."""
-    parent = os.environ.pop(PARENT_ENV, "")
-    if not parent:
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-        log.warning("cannot follow the server's exit errno=%d", ctypes.get_errno())
-    if os.getppid() != int(parent):
-        sys.exit("kubelite ingress: the server that started it is gone")
-
-
 async def serve(kubeconfig: str, options: controller.Options) -> None:
     """The controller with its own API connections, until cancelled."""
-    _exit_with_parent()
-    client = rest.Client.from_kubeconfig(kubeconfig, user_agent=controller.COMPONENT)
+    children.exit_with_parent()
+    client = (children.loopback_client(controller.COMPONENT)
+              or rest.Client.from_kubeconfig(kubeconfig, user_agent=controller.COMPONENT))
     try:
         await controller.Controller(client, options).run()
     finally:
