@@ -7,8 +7,8 @@ from the bindings seen on a pod watch, sampled per second as scheduler_perf does
 ReplicaSetRunning (or DeploymentRunning once Deployments are served): 1000 replicas
 on 100 hollow nodes, time until every pod is Running.
 
-A real `kubelite server` runs as a subprocess (scheduler and controllers in it, as
-shipped); the hollow nodes run in a `kubelite sim` subprocess. Run:
+A real `kubelite server` runs as a subprocess, as shipped: controllers in its process, the
+scheduler in its child process; the hollow nodes run in a `kubelite sim` subprocess. Run:
 
     .venv/bin/python bench/scheduler.py [--only basic-500,basic-5000,running]
 """
@@ -36,7 +36,6 @@ from tests.e2e import cluster as cluster_mod
 
 Obj = dict[str, Any]
 CREATE_CONCURRENCY = 32
-SEPARATE_SCHEDULER = False  # --scheduler-process: `kubelite scheduler` in its own process
 
 
 @dataclass(frozen=True)
@@ -74,12 +73,9 @@ async def cluster(nodes: int) -> AsyncIterator[tuple[cluster_mod.Cluster, rest.C
     """A server, `nodes` hollow nodes registered, and a client; all stopped afterwards."""
     lease = lease_seconds(nodes)
     with tempfile.TemporaryDirectory(prefix="kubelite-sched-bench-") as d:
-        disable = "agent,scheduler" if SEPARATE_SCHEDULER else "agent"
         c = cluster_mod.start(os.path.join(d, "data"), os.path.join(d, "home"), "--disable",
-                              disable, "--node-monitor-grace-period", str(lease * 4))
+                              "agent,ingress", "--node-monitor-grace-period", str(lease * 4))
         parts = [component(d, c, "sim", "--nodes", str(nodes), "--lease-seconds", str(lease))]
-        if SEPARATE_SCHEDULER:
-            parts.append(component(d, c, "scheduler"))
         client = rest.Client.from_kubeconfig(c.kubeconfig, user_agent="bench")
         try:
             t = time.perf_counter()
@@ -87,12 +83,23 @@ async def cluster(nodes: int) -> AsyncIterator[tuple[cluster_mod.Cluster, rest.C
             print(f"  {nodes} hollow nodes registered in {time.perf_counter() - t:.1f}s "
                   f"(lease renewal every {lease:.0f}s)")
             yield c, client
+        except BaseException:
+            show_tails(c.log_path, os.path.join(d, "sim.log"))
+            raise
         finally:
             await client.close()
             for p in parts:
                 p.terminate()
                 p.wait(30)
             c.stop()
+
+
+def show_tails(*logs: str) -> None:
+    """The end of each component's log, for a run that failed."""
+    for log in logs:
+        with open(log, errors="replace") as f:
+            print(f"--- the last lines of {os.path.basename(log)}:\n"
+                  + "".join(f.readlines()[-40:]), file=sys.stderr)
 
 
 def component(d: str, c: cluster_mod.Cluster, *args: str) -> subprocess.Popen[bytes]:
@@ -219,6 +226,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def scheduler_pid(server_pid: int) -> int:
+    """The server's `kubelite scheduler` child (0 if there is none)."""
+    try:
+        with open(f"/proc/{server_pid}/task/{server_pid}/children") as f:
+            kids = [int(p) for p in f.read().split()]
+    except OSError:
+        return 0
+    for kid in kids:
+        try:
+            with open(f"/proc/{kid}/cmdline", "rb") as f:
+                if b"\0scheduler\0" in f.read():
+                    return kid
+        except OSError:
+            continue
+    return 0
+
+
 def throughput(start: float, bound: list[float]) -> tuple[float, list[float]]:
     """(average pods/s, per-second samples) from `start` to the last binding."""
     end = max(bound)
@@ -237,15 +261,19 @@ async def scheduling_basic(w: Basic) -> dict[str, float]:
         await create_pods(c.kubeconfig, "default", "init", w.init_pods)
         await watch.wait(lambda: len(watch.bound) >= w.init_pods)
         measured = [f"pod-{i}" for i in range(w.measure_pods)]
+        sched = scheduler_pid(c.proc.pid)
         start, cpu_start = time.perf_counter(), cpu_seconds(c.proc.pid)
+        sched_start = cpu_seconds(sched) if sched else 0.0
         create_secs = await create_pods(c.kubeconfig, "default", "pod", w.measure_pods)
         await watch.wait(lambda: len(watch.bound) >= w.init_pods + w.measure_pods)
         server_cpu = cpu_seconds(c.proc.pid) - cpu_start
+        sched_cpu = cpu_seconds(sched) - sched_start if sched else 0.0
         elapsed = time.perf_counter() - start
         avg, samples = throughput(start, [watch.bound[n] for n in measured])
     result = {"average": avg, "p50": pct(samples, 50), "p90": pct(samples, 90),
               "p99": pct(samples, 99), "create_rate": w.measure_pods / create_secs,
-              "server_cpu_ms_per_pod": 1000 * server_cpu / w.measure_pods}
+              "server_cpu_ms_per_pod": 1000 * server_cpu / w.measure_pods,
+              "scheduler_cpu_ms_per_pod": 1000 * sched_cpu / w.measure_pods}
     target = f"   target >= {w.target:.0f} (ratio {avg / w.target:.2f}x)" if w.target else ""
     print(f"  throughput average {avg:6.0f} pods/s   per-second samples p50 {result['p50']:.0f}"
           f"  p90 {result['p90']:.0f}  p99 {result['p99']:.0f}{target}")
@@ -254,6 +282,9 @@ async def scheduling_basic(w: Basic) -> dict[str, float]:
     if server_cpu:
         print(f"  server process CPU: {result['server_cpu_ms_per_pod']:.1f} ms per measured pod "
               f"({100 * server_cpu / elapsed:.0f}% of one core while they were scheduled)")
+    if sched_cpu:
+        print(f"  scheduler process CPU: {result['scheduler_cpu_ms_per_pod']:.1f} ms per "
+              f"measured pod ({100 * sched_cpu / elapsed:.0f}% of one core)")
     return result
 
 
@@ -288,10 +319,7 @@ async def replicas_running(nodes: int = 100, replicas: int = 1000) -> dict[str, 
 
 
 async def main(args: argparse.Namespace) -> None:
-    global SEPARATE_SCHEDULER
-    SEPARATE_SCHEDULER = args.scheduler_process
-    where = "its own process" if SEPARATE_SCHEDULER else "the server process"
-    print(f"kubelite scheduler benchmark ({os.cpu_count()} cores; scheduler in {where})\n")
+    print(f"kubelite scheduler benchmark ({os.cpu_count()} cores)\n")
     only = set(args.only.split(",")) if args.only else None
     for w in BASIC:
         if only is None or w.name in only:
@@ -305,8 +333,6 @@ if __name__ == "__main__":
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="", help="comma-separated: basic-500, basic-5000, "
                         "running")
-    parser.add_argument("--scheduler-process", action="store_true",
-                        help="run the scheduler as `kubelite scheduler` beside the server")
     parser.add_argument("--create", default="", help=argparse.SUPPRESS)  # NS/PREFIX/COUNT
     parser.add_argument("--kubeconfig", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
