@@ -130,7 +130,10 @@ class ServiceLB:
 
     async def reconcile(self, services: list[Obj]) -> None:
         ip = self.opts.node_ip
-        decisions = plan(services, ip, await listeners.held(self.opts.netns))
+        # Reading the node's sockets walks the kernel's whole TCP hash (tens of ms on the
+        # agent's event loop): only a service still waiting for this node's address needs it.
+        waiting = any(is_ours(s) and not _has(s, ip) for s in services)
+        decisions = plan(services, ip, await listeners.held(self.opts.netns) if waiting else set())
         for svc in services:
             key = informer.key_of(svc)
             offer = key in decisions and not decisions[key]
