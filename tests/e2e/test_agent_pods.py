@@ -78,6 +78,25 @@ def test_crashing_container_reaches_crashloopbackoff(agent_cluster: cluster_mod.
     assert cs["restartCount"] >= 1
 
 
+def test_missing_executable_fails_the_start(agent_cluster: cluster_mod.Cluster) -> None:
+    """As with containerd: the container is created, its start fails, and it stays exited
+    with code 128 and reason StartError; restartPolicy Never leaves the pod Failed."""
+    c = agent_cluster
+    yaml = pod_yaml("nobin", "true", restart="Never").replace(
+        '["sh", "-c", "true"]', '["/no/such/binary"]')
+    c.kubectl("apply", "-f", "-", input=yaml)
+    wait(c, "nobin", "jsonpath={.status.phase}=Failed")
+    row = c.kubectl("get", "pod", "nobin", "-n", NS, "--no-headers").stdout.split()
+    assert row[1:3] == ["0/1", "StartError"]
+    term = get(c, "nobin")["status"]["containerStatuses"][0]["state"]["terminated"]
+    assert (term["exitCode"], term["reason"]) == (128, "StartError")
+    assert "no such file" in term["message"].lower()
+    events = c.kubectl_json("get", "events", "-n", NS, "--field-selector",
+                            "involvedObject.name=nobin")["items"]
+    assert any(e["reason"] == "Failed" and "failed to start container" in e["message"]
+               for e in events)
+
+
 def test_failing_liveness_probe_restarts_container(agent_cluster: cluster_mod.Cluster) -> None:
     c = agent_cluster
     probe = """    livenessProbe:

@@ -256,7 +256,10 @@ class PodSync:
         except protocol.RuntimeFailure as e:
             self.ctx.recorder.event(pod, "Warning", "Failed", f"Error: failed to start container "
                                     f'"{c["name"]}": {e}')
-            self._wait(rec, "RunContainerError", str(e), CONFIG_ERROR_RETRY)
+            # The runtime keeps it exited (StartError): shown waiting only if it is restarted.
+            policy = (pod.get("spec") or {}).get("restartPolicy") or "Always"
+            if should_restart(policy, protocol.START_ERROR_EXIT):
+                self._wait(rec, "RunContainerError", str(e), CONFIG_ERROR_RETRY)
             return
         self.ctx.recorder.event(pod, "Normal", "Started", f"Started container {c['name']}")
         self._spawn(self._watch_exit(cid))

@@ -55,6 +55,14 @@ class Container:
         self.save()
         self.exited.set()
 
+    def record_start_failure(self, message: str) -> None:
+        """A start that failed leaves the container exited, as containerd shows it."""
+        self.exit_code, self.reason, self.message = protocol.START_ERROR_EXIT, "StartError", message
+        self.started_at, self.finished_at = 0.0, time.time()
+        self.state = protocol.EXITED
+        self.save()
+        self.exited.set()
+
     def save(self) -> None:
         """Write the status to `<bundle>/status.json` so exit codes outlive this object."""
         path = os.path.join(self.bundle, "status.json")

@@ -1,10 +1,12 @@
 """The OCI runtime: pod sandboxes and containers driven through runc's (or crun's) command
 line (ocibinary picks which).
 
-Per container: an overlay rootfs over the image's shared layers, a bundle with config.json,
-`runc create` with stdio on pipes read by the log copier, a waiter that reaps the init
-(we are a child subreaper) and keeps the exit code and the OOM verdict, and an explicit
-cgroup `/<parent>/pod<uid>/<id>`. Teardown unmounts, deletes and removes cgroups.
+Per container: an overlay rootfs over the image's shared layers and a bundle with
+config.json at create; at start, `runc run --detach` with stdio on pipes read by the log
+copier (as containerd, which makes the runtime's container only when the CRI container is
+started: a failed start leaves it exited with code 128, reason StartError), a waiter that
+reaps the init (we are a child subreaper) and keeps the exit code and the OOM verdict, and an
+explicit cgroup `/<parent>/pod<uid>/<id>`. Teardown unmounts, deletes and removes cgroups.
 """
 
 from __future__ import annotations
@@ -135,57 +137,61 @@ class OCIRuntime:
             bundle=os.path.join(self.opts.root, "containers", cid),
             cgroups_path=cgroups.container_path(self.opts.cgroup_parent, sb.config.uid, cid),
             log_path=self._log_path(sb, config))
-        os.makedirs(c.bundle)
         try:
-            await self._create(sb, c)
+            self._bundle(sb, c)
         except BaseException:
             await self._discard(c)
             raise
-        c.save()
-        c.waiter = asyncio.create_task(self._wait(c), name=f"wait-{cid}")
         self.containers[cid] = c
         return cid
 
-    async def _create(self, sb: sandbox.Sandbox, c: container.Container) -> None:
+    def _bundle(self, sb: sandbox.Sandbox, c: container.Container) -> None:
+        """The rootfs, config.json and status: all of a container until it is started."""
+        os.makedirs(c.bundle)
         place = spec.Placement(
             rootfs=rootfs.mount(c.image.layers, c.bundle), cgroups_path=c.cgroups_path,
             netns_path=sb.netns_path, ipc_ns_path=sb.ns_path("ipc"), uts_ns_path=sb.ns_path("uts"),
             etc_files=sb.etc_files())
         doc = spec.build(c.config, c.image.config, place)
-        with open(os.path.join(c.bundle, "config.json"), "w", encoding="utf-8") as f:  # noqa: ASYNC230
+        with open(os.path.join(c.bundle, "config.json"), "w", encoding="utf-8") as f:
             json.dump(doc, f)
+        c.save()
+
+    async def _run(self, c: container.Container) -> None:
         writer = logs.LogWriter(c.log_path, max_size=self.opts.log_max_size,
                                 max_files=self.opts.log_max_files)
         try:
             if c.config.tty:
-                await self._create_tty(c, writer)
+                await self._run_tty(c, writer)
             else:
-                await self._create_piped(c, writer)
+                await self._run_piped(c, writer)
         except BaseException:
             writer.close()
             raise
 
-    async def _create_piped(self, c: container.Container, writer: logs.LogWriter) -> None:
+    async def _run_piped(self, c: container.Container, writer: logs.LogWriter) -> None:
         readers, (out_w, err_w) = stdio.create(c.bundle)
         in_r, c.stdin_fd = os.pipe() if c.config.stdin else (os.open(os.devnull, os.O_RDONLY), -1)
+        # Copying from before the start (our writer ends keep it from seeing EOF) logs
+        # stdout and stderr in the order they are written, as containerd's shim does.
+        c.copier = logs.Copier(writer, readers)
         try:
-            c.pid = await self.runc.create(c.id, c.bundle, stdio=(in_r, out_w, err_w))
+            c.pid = await self.runc.run(c.id, c.bundle, stdio=(in_r, out_w, err_w))
         except BaseException:
-            for fd in readers.values():
-                os.close(fd)
+            c.copier.close()
+            c.copier = None
             raise
         finally:
             for fd in (in_r, out_w, err_w):
                 os.close(fd)
-        c.copier = logs.Copier(writer, readers)
 
-    async def _create_tty(self, c: container.Container, writer: logs.LogWriter) -> None:
+    async def _run_tty(self, c: container.Container, writer: logs.LogWriter) -> None:
         sock = console.ConsoleSocket()
         receive = asyncio.create_task(sock.receive())
         null = os.open(os.devnull, os.O_RDWR)
         try:
-            c.pid = await self.runc.create(c.id, c.bundle, stdio=(null, null, null),
-                                           console_socket=sock.path)
+            c.pid = await self.runc.run(c.id, c.bundle, stdio=(null, null, null),
+                                        console_socket=sock.path)
             c.tty_fd = await asyncio.wait_for(receive, 10)
         finally:
             receive.cancel()
@@ -206,17 +212,19 @@ class OCIRuntime:
         c = self._container(container_id)
         if c.state != protocol.CREATED:
             raise protocol.RuntimeFailure(f"container {container_id} is {c.state}, not created")
-        c.started_at, c.state = time.time(), protocol.RUNNING
+        c.started_at = time.time()
         try:
-            await self.runc.start(container_id)
+            await self._run(c)
         except protocol.RuntimeFailure as e:
-            c.state, c.started_at, c.message = protocol.CREATED, 0.0, str(e)
+            c.record_start_failure(str(e))
             raise
+        c.state = protocol.RUNNING
         c.save()
+        c.waiter = asyncio.create_task(self._wait(c), name=f"wait-{c.id}")
 
     async def stop_container(self, container_id: str, timeout: float) -> None:
         c = self._container(container_id)
-        if c.exited.is_set():
+        if c.exited.is_set() or not c.pid:    # exited, or never started: nothing runs
             return
         stop_signal = str((c.image.config.get("config") or {}).get("StopSignal") or "TERM")
         if timeout > 0:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 CREATED = "created"
 RUNNING = "running"
 EXITED = "exited"
+START_ERROR_EXIT = 128     # exit code of a container whose start failed (containerd's)
 UNKNOWN = "unknown"
 SANDBOX_READY = "ready"
 SANDBOX_NOT_READY = "notready"

@@ -59,6 +59,34 @@ async def wait_exit(pid: int) -> int:
     return _reap(pid)
 
 
+async def until_ours(pid: int, timeout: float = 5.0) -> None:
+    """Wait until `pid` (alive or a zombie) is our child. A runtime that double-forks
+    (`crun run --detach`) exits while its intermediate process is still the container's
+    parent for a moment; the container is re-parented to us, the subreaper, when that
+    process exits, and only then can its exit status be reaped here."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:  # noqa: ASYNC230 - procfs does not block
+            ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return      # gone: nothing to wait for
+    if ppid == os.getpid():
+        return
+    try:
+        fd = os.pidfd_open(ppid)
+    except OSError:
+        return      # the intermediate process is gone already
+    loop = asyncio.get_running_loop()
+    exited = loop.create_future()
+    loop.add_reader(fd, _resolve, exited)
+    try:
+        await asyncio.wait_for(exited, timeout)
+    except TimeoutError:
+        pass        # its exit status may then be lost (UNKNOWN_EXIT)
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
+
+
 def _resolve(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)

@@ -1,4 +1,4 @@
-"""A thin async driver of an OCI runtime's command line (create / start / state / kill /
+"""A thin async driver of an OCI runtime's command line (run --detach / state / kill /
 delete / exec): runc, or crun, which takes the same commands and flags."""
 
 from __future__ import annotations
@@ -8,14 +8,14 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from kubelite.agent.runtime import protocol, spawn
+from kubelite.agent.runtime import protocol, reaper, spawn
 
 
 @dataclass(frozen=True)
 class Runc:
     binary: str = "runc"
     root: str = "/run/kubelite/runc"  # the runtime's state directory, private to kubelite
-    create_prefix: tuple[str, ...] = ()  # wraps `create` (crun on hybrid cgroups: ocibinary)
+    create_prefix: tuple[str, ...] = ()  # wraps `run` (crun on hybrid cgroups: ocibinary)
 
     @property
     def name(self) -> str:
@@ -30,22 +30,22 @@ class Runc:
             raise _failure(self.name, args[0], err.decode(errors="replace"))
         return out
 
-    async def create(self, cid: str, bundle: str, *, stdio: tuple[int, int, int],
-                     console_socket: str = "") -> int:
-        """Create (not start) the container with the given stdio; return its init pid."""
+    async def run(self, cid: str, bundle: str, *, stdio: tuple[int, int, int],
+                  console_socket: str = "") -> int:
+        """Create and start the container with the given stdio (`run --detach`: one runtime
+        process instead of `create` and `start`); return its init pid, by then our child."""
         pid_file = os.path.join(bundle, "init.pid")
         log_file = os.path.join(bundle, "runc.log")
         extra = ["--console-socket", console_socket] if console_socket else []
         argv = [*self.create_prefix, self.binary, "--root", self.root, "--log", log_file,
-                "--log-format", "json", "create", "--bundle", bundle, "--pid-file", pid_file,
-                *extra, cid]
+                "--log-format", "json", "run", "--detach", "--bundle", bundle,
+                "--pid-file", pid_file, *extra, cid]
         if await spawn.run(argv, stdio) != 0:
-            raise _failure(self.name, "create", _last_error(log_file))
+            raise _failure(self.name, "run", _last_error(log_file))
         with open(pid_file, encoding="ascii") as f:  # noqa: ASYNC230 - a few bytes on local disk
-            return int(f.read().strip())
-
-    async def start(self, cid: str) -> None:
-        await self._call("start", cid)
+            pid = int(f.read().strip())
+        await reaper.until_ours(pid)
+        return pid
 
     async def exec_on_console(self, cid: str, cmd: list[str], *, console_socket: str,
                               pid_file: str, log_file: str) -> None:

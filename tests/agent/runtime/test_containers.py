@@ -156,12 +156,29 @@ async def test_teardown_leaves_nothing(runtime: oci.OCIRuntime) -> None:
     await runtime.remove_pod_sandbox(sid)  # idempotent
 
 
+async def test_created_container_never_started_is_removed(runtime: oci.OCIRuntime) -> None:
+    parent = runtime.test_parent  # type: ignore[attr-defined]
+    sid = await runtime.run_pod_sandbox(pod())
+    cid = await runtime.create_container(sid, ctr("idle", "sleep", "60"))
+    await runtime.stop_container(cid, timeout=5)    # nothing runs: returns at once
+    assert (await runtime.container_status(cid)).state == protocol.CREATED
+    await runtime.remove_pod_sandbox(sid)
+    assert leftovers(parent, f"kubelite-{sid}", runtime.opts.root) == []
+
+
 async def test_missing_image_and_bad_command(runtime: oci.OCIRuntime) -> None:
     sid = await runtime.run_pod_sandbox(pod())
     with pytest.raises(protocol.NotFound):
         await runtime.create_container(sid, protocol.ContainerConfig(name="x", image="nosuch:1"))
+    assert await runtime.list_containers(sid) == []
+    # As with containerd, a bad command fails the start; the container stays, exited.
+    cid = await runtime.create_container(sid, ctr("bad", "/no/such/binary"))
     with pytest.raises(protocol.RuntimeFailure, match="(?i)no such file"):
-        await runtime.create_container(sid, ctr("bad", "/no/such/binary"))
+        await runtime.start_container(cid)
+    st = await runtime.container_status(cid)
+    assert (st.state, st.exit_code, st.reason) == (protocol.EXITED, 128, "StartError")
+    assert "no such file" in st.message.lower() and st.started_at == 0.0
+    await runtime.remove_container(cid)
     assert await runtime.list_containers(sid) == []
     assert os.listdir(os.path.join(runtime.opts.root, "containers")) == []
 
