@@ -12,16 +12,15 @@ and UTS namespaces.
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import ctypes
 import errno
 import fcntl
 import functools
 import os
-import shutil
 import socket
 import struct
-import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -75,7 +74,9 @@ async def in_thread(fn: Callable[[], T]) -> T:
             loop.call_soon_threadsafe(settle, None, e)
         else:
             loop.call_soon_threadsafe(settle, result, None)
-    threading.Thread(target=target, name="kubelite-ns", daemon=True).start()
+    # A bare thread: threading.Thread.start() would hold the event loop until the new
+    # thread got the GIL and a core to report that it runs (long, during a burst of pods).
+    _thread.start_new_thread(target, ())
     return await done
 
 
@@ -139,13 +140,11 @@ def _spawn_pause(hostname: str) -> int:
     _check(_libc.unshare(CLONE_NEWIPC | CLONE_NEWUTS), "unshare(CLONE_NEWIPC|CLONE_NEWUTS)")
     name = hostname.encode()
     _check(_libc.sethostname(name, len(name)), "sethostname")
-    binary = shutil.which(PAUSE_ARGV[0])
-    if binary is None:
-        raise FileNotFoundError(f"{PAUSE_ARGV[0]} not found on PATH")
-    null = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, mode, 0)
-            for fd, mode in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY))]
-    return os.posix_spawn(binary, list(PAUSE_ARGV), dict(os.environ), file_actions=null,
-                          setsid=True, setsigdef=spawn.RESTORED_SIGNALS)
+    null = os.open(os.devnull, os.O_RDWR)
+    try:    # found on PATH; a missing binary is an OSError (ENOENT) naming it
+        return spawn.spawn_now(list(PAUSE_ARGV), (null, null, null), setsid=True)
+    finally:
+        os.close(null)
 
 
 async def spawn_pause(hostname: str) -> int:

@@ -6,11 +6,19 @@ thread per child whose start waits for the GIL. Here a command is posix_spawn'ed
 and exec, like Popen) and reaped through a pidfd the loop watches (reaper.wait_exit);
 output is read from plain pipes with loop readers. Python opens fds non-inheritable, so
 the child gets only the three it is given.
+
+The spawn itself runs on a worker thread, through libc rather than os.posix_spawn: the
+caller of vfork waits until the child has exec'd (1-5 ms each, and more, while a burst of pods
+keeps both cores busy), and os.posix_spawn waits holding the GIL, so the event loop, which
+the agent shares with the API server in the bundled server, would wait with it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import functools
 import os
 import signal
 
@@ -20,16 +28,66 @@ from kubelite.agent.runtime import reaper
 # defaults in the child, as Popen's restore_signals does, or containers would ignore them.
 RESTORED_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 
+_libc = ctypes.CDLL(None, use_errno=True)
+# Opaque glibc types, given more room than they take (80, 336 and 128 bytes on x86-64).
+_FILE_ACTIONS, _ATTR, _SIGSET = 512, 1024, 256
+POSIX_SPAWN_SETSIGDEF, POSIX_SPAWN_SETSID = 0x04, 0x80
 
-def _spawn(argv: list[str], stdio: tuple[int, int, int]) -> int:
-    actions = [(os.POSIX_SPAWN_DUP2, fd, target) for target, fd in enumerate(stdio)]
-    return os.posix_spawnp(argv[0], argv, dict(os.environ), file_actions=actions,
-                           setsigdef=RESTORED_SIGNALS)
+
+def _checked(err: int, what: str) -> None:
+    if err != 0:
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def spawn_now(argv: list[str], stdio: tuple[int, int, int], *, setsid: bool = False) -> int:
+    """posix_spawnp(argv) with `stdio` as fds 0-2, RESTORED_SIGNALS at their defaults and
+    this process's environment (in a new session if `setsid`); the GIL is released while it
+    waits for the exec."""
+    actions = ctypes.create_string_buffer(_FILE_ACTIONS)
+    attr = ctypes.create_string_buffer(_ATTR)
+    sigs = ctypes.create_string_buffer(_SIGSET)
+    _checked(_libc.posix_spawn_file_actions_init(actions), "posix_spawn_file_actions_init")
+    try:
+        _checked(_libc.posix_spawnattr_init(attr), "posix_spawnattr_init")
+        try:
+            for target, fd in enumerate(stdio):
+                _checked(_libc.posix_spawn_file_actions_adddup2(actions, fd, target), "adddup2")
+            _libc.sigemptyset(sigs)
+            for sig in RESTORED_SIGNALS:
+                _libc.sigaddset(sigs, int(sig))
+            _checked(_libc.posix_spawnattr_setsigdefault(attr, sigs), "setsigdefault")
+            flags = POSIX_SPAWN_SETSIGDEF | (POSIX_SPAWN_SETSID if setsid else 0)
+            _checked(_libc.posix_spawnattr_setflags(attr, ctypes.c_short(flags)), "setflags")
+            args = [os.fsencode(a) for a in argv]
+            env = [k + b"=" + v for k, v in os.environb.items()]
+            c_argv = (ctypes.c_char_p * (len(args) + 1))(*args, None)
+            c_env = (ctypes.c_char_p * (len(env) + 1))(*env, None)
+            pid = ctypes.c_int(0)
+            err = _libc.posix_spawnp(ctypes.byref(pid), c_argv[0], actions, attr, c_argv, c_env)
+            if err != 0:
+                raise OSError(err, os.strerror(err), argv[0])
+            return pid.value
+        finally:
+            _libc.posix_spawnattr_destroy(attr)
+    finally:
+        _libc.posix_spawn_file_actions_destroy(actions)
+
+
+async def _spawn(argv: list[str], stdio: tuple[int, int, int]) -> int:
+    """spawn_now on the loop's default executor. A cancelled caller still waits for the
+    spawn to finish, so the fds it was given stay open until the child has them."""
+    fut = asyncio.get_running_loop().run_in_executor(None, functools.partial(spawn_now, argv, stdio))
+    try:
+        return await asyncio.shield(fut)
+    except asyncio.CancelledError:
+        with contextlib.suppress(BaseException):
+            await asyncio.wait([fut])
+        raise
 
 
 async def run(argv: list[str], stdio: tuple[int, int, int]) -> int:
     """Run `argv` with the given stdin/stdout/stderr fds; its exit code."""
-    return await reaper.wait_exit(_spawn(argv, stdio))
+    return await reaper.wait_exit(await _spawn(argv, stdio))
 
 
 def _drain(fd: int) -> asyncio.Future[bytes]:
@@ -61,7 +119,7 @@ async def output(argv: list[str]) -> tuple[int, bytes, bytes]:
     err_r, err_w = os.pipe()
     null = os.open(os.devnull, os.O_RDONLY)
     try:
-        pid = _spawn(argv, (null, out_w, err_w))
+        pid = await _spawn(argv, (null, out_w, err_w))
     except BaseException:
         os.close(out_r)
         os.close(err_r)
