@@ -125,6 +125,33 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
 
 
+def live_children_cpu(pid: int) -> dict[int, tuple[str, float]]:
+    """Name and CPU time of each running child of `pid`: the server's own child processes
+    (the scheduler, ...), which the reaped-children figure does not count until they exit."""
+    out: dict[int, tuple[str, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name, fields = stat[stat.find("(") + 1:stat.rfind(")")], stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid:
+            out[int(entry)] = (name, (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
+def live_delta(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> str:
+    """CPU spent between the two readings by each command still running at the second."""
+    spent: dict[str, float] = {}
+    for child, (name, cpu) in after.items():
+        spent[name] = spent.get(name, 0.0) + cpu - before.get(child, (name, 0.0))[1]
+    return ", ".join(f"{name} {cpu:.2f} s" for name, cpu in sorted(spent.items()) if cpu >= 0.005)
+
+
 async def one_round(kubeconfig: str, n: int, prefix: str, server_pid: int = 0
                     ) -> tuple[dict[str, list[float]], list[str]]:
     """Create n pods at once, wait until all are seen running, delete them, wait until gone.
@@ -142,12 +169,15 @@ async def one_round(kubeconfig: str, n: int, prefix: str, server_pid: int = 0
             created = await client.create(rt, pod(name), NS)
             return str(created["metadata"]["uid"])
         before = cpu_seconds(server_pid) if server_pid else (0.0, 0.0)
+        live = live_children_cpu(server_pid) if server_pid else {}
         uids = await asyncio.gather(*(create(name) for name in names))
         await asyncio.wait_for(tracker.running.wait(), 600)
         if server_pid:
             after = cpu_seconds(server_pid)
-            print(f"\nserver CPU while {n} pods started: {after[0] - before[0]:.2f} s, its child "
-                  f"processes {after[1] - before[1]:.2f} s")
+            running = live_delta(live, live_children_cpu(server_pid)) or "none"
+            print(f"\nserver CPU while {n} pods started: {after[0] - before[0]:.2f} s, its exited "
+                  f"child processes (runc, crun, ...) {after[1] - before[1]:.2f} s, its running "
+                  f"ones: {running}")
         figures = tracker.figures()
         await asyncio.gather(*(client.delete(rt, name, NS) for name in names))
         await asyncio.wait_for(tracker.gone.wait(), 600)
