@@ -18,14 +18,8 @@ from typing import Any
 import yaml
 
 from kubelite import children
-from kubelite.agent import hollow
 from kubelite.agent.images import cli as image_cli
-from kubelite.agent.kubelet import agent as kubelet_agent
-from kubelite.agent.kubelet import dnsconfig
-from kubelite.agent.network.dns import clusterdns
-from kubelite.agent.network.proxy import node as proxynode
 from kubelite.agent.runtime import ocibinary
-from kubelite.api import kubedns
 from kubelite.client import rest
 from kubelite.ingress import cli as ingress_cli
 
@@ -131,6 +125,7 @@ def _add_dns_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def cmd_dns(args: argparse.Namespace) -> int:
+    from kubelite.agent.network.dns import clusterdns
     listen = [clusterdns.parse_address(a) for a in args.listen or ["127.0.0.1:53"]]
     upstreams = args.upstream or clusterdns.host_upstreams()
     upstreams = [] if upstreams == ["none"] else upstreams
@@ -164,6 +159,12 @@ def _add_agent_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
+    # The agent's modules load only for the commands that run it: a `kubelite scheduler`
+    # child of the server need not carry them (about 15 MiB).
+    from kubelite.agent.kubelet import agent as kubelet_agent
+    from kubelite.agent.kubelet import dnsconfig
+    from kubelite.agent.network.proxy import node as proxynode
+    from kubelite.api import kubedns
     tls: ssl.SSLContext | bool = True
     if args.ca_file:
         tls = ssl.create_default_context(cafile=args.ca_file)
@@ -275,6 +276,7 @@ def cmd_ingress(args: argparse.Namespace) -> int:
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
+    from kubelite.agent import hollow
     opts = hollow.Options(count=args.nodes, prefix=args.prefix, lease_seconds=args.lease_seconds)
     return _with_client(args.kubeconfig, "kubelite-sim",
                         lambda client: hollow.HollowNodes(client, opts).run())

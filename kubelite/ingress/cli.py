@@ -12,10 +12,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from kubelite import children
 from kubelite.client import rest
-from kubelite.ingress import controller
+
+if TYPE_CHECKING:  # loaded by the commands that run it: the server's other children skip it
+    from kubelite.ingress import controller
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,7 @@ def add_server_args(p: argparse.ArgumentParser) -> None:
 def options_from(args: argparse.Namespace) -> controller.Options:
     """The controller's options; in `kubelite server` a wildcard bind reports the bundled
     node's --node-ip in Ingress status, as it is that node's address."""
+    from kubelite.ingress import controller
     address = args.ingress_address
     if not address and args.ingress_bind in ("0.0.0.0", "::"):
         address = getattr(args, "node_ip", "")
@@ -59,6 +63,7 @@ def child_args(kubeconfig: str, options: controller.Options) -> list[str]:
 
 async def serve(kubeconfig: str, options: controller.Options) -> None:
     """The controller with its own API connections, until cancelled."""
+    from kubelite.ingress import controller
     children.exit_with_parent()
     client = (children.loopback_client(controller.COMPONENT)
               or rest.Client.from_kubeconfig(kubeconfig, user_agent=controller.COMPONENT))
