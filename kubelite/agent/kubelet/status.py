@@ -174,6 +174,17 @@ def with_transition_times(new: list[Obj], old: list[Obj], now: float) -> list[Ob
                   if c["type"] in CONDITION_ORDER else len(CONDITION_ORDER))
 
 
+def without_nulls(value: Any) -> Any:
+    """`value` without its null object fields, at any depth: the form in which to compare
+    statuses. A merge patch's null removes a field, so the pod read back after a status
+    write can lack a `lastProbeTime: null` that the written status carried over."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
+
+
 def pod_status(pod: Obj, view: PodView, now: float) -> Obj:
     """The full status the kubelet writes for `pod`."""
     old = pod.get("status") or {}

@@ -95,3 +95,21 @@ def test_succeeded_pod_is_not_ready_with_pod_completed() -> None:
     out = status.pod_status(pod("Never"), v, T0)
     ready = next(c for c in out["conditions"] if c["type"] == "Ready")
     assert (ready["status"], ready["reason"]) == ("False", "PodCompleted")
+
+
+def test_status_read_back_without_nulls_is_unchanged() -> None:
+    """The status patch's nulls remove fields (the scheduler's PodScheduled can come back
+    without lastProbeTime): the status computed from the read-back pod is the same one."""
+    before = pod()
+    before["status"]["conditions"][0]["lastProbeTime"] = None
+    running = status.PodView(sandbox_ready=True, start_time=T0, containers=[
+        view(current=ctr(protocol.RUNNING), ready=True, started=True)])
+    written = status.pod_status(before, running, T0 + 1)
+    stored = {**before, "status": status.without_nulls(written)}
+    again = status.pod_status(stored, running, T0 + 5)
+    assert again != written
+    assert status.without_nulls(again) == status.without_nulls(written)
+    changed = status.PodView(sandbox_ready=True, start_time=T0, containers=[
+        view(current=ctr(protocol.RUNNING), ready=False, started=True)])
+    assert status.without_nulls(status.pod_status(stored, changed, T0 + 5)) != \
+        status.without_nulls(written)
