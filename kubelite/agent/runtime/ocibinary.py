@@ -3,9 +3,9 @@ installed and usable here, else runc), decided once per process.
 
 crun starts containers about twice as fast as runc. On a hybrid cgroup host (cgroup v1
 controllers plus a cgroup2 mount, usually /sys/fs/cgroup/unified) crun refuses to create
-containers ("cgroups in hybrid mode not supported"); it works when `create` runs in a
+containers ("cgroups in hybrid mode not supported"); it works when `run` runs in a
 private mount namespace without the cgroup2 mount, where it sees plain cgroup v1. So on such
-hosts `create` is wrapped: `unshare -m --propagation private sh -c 'umount <cgroup2> &&
+hosts `run` is wrapped: `unshare -m --propagation private sh -c 'umount <cgroup2> &&
 exec crun ...'`. The wrapper keeps the pid (exec), so the container's init is still
 re-parented to the agent (the subreaper) and its exit code kept; the umount stays inside the
 throw-away namespace. state/kill/delete/exec need no wrapper.
@@ -30,7 +30,7 @@ WRAP_SCRIPT = 'umount "$0" && exec "$@"'
 class Binary:
     name: str                            # "runc" or "crun": also the containerID scheme
     path: str                            # what to execute
-    create_prefix: tuple[str, ...] = ()  # argv put before `<path> ... create` (the wrapper)
+    create_prefix: tuple[str, ...] = ()  # argv put before `<path> ... run` (the wrapper)
 
 
 RUNC = Binary("runc", "runc")

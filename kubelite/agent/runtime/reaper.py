@@ -1,6 +1,6 @@
 """Exit codes of detached containers.
 
-`runc create` forks the container's init and exits, so the init is orphaned. With
+`runc run --detach` forks the container's init and exits, so the init is orphaned. With
 PR_SET_CHILD_SUBREAPER set, orphans of our descendants are re-parented to this process
 instead of PID 1, so we can waitpid() them and keep their exit status. We wait for
 specific pids only (via pidfd), never waitpid(-1), so asyncio's own child watcher keeps
