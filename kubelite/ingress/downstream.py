@@ -100,12 +100,21 @@ class ClientConnection(asyncio.Protocol):
         self._idle: asyncio.TimerHandle | None = None
         self._eof = False
         self._closing = False
+        self._close_on_connect = False  # closed before asyncio had connected it
+        # The listener's register of open connections: in it from connection_made to
+        # connection_lost (a TLS handshake that fails never enters it).
+        self.registry: set[ClientConnection] | None = None
 
     # asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        if self._close_on_connect:
+            transport.close()
+            return
+        if self.registry is not None:
+            self.registry.add(self)
         peer = transport.get_extra_info("peername")
         self.peer = peer[0] if isinstance(peer, tuple) else ""
         self._wait_idle()
@@ -133,6 +142,8 @@ class ClientConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
+        if self.registry is not None:
+            self.registry.discard(self)
         if self._idle is not None:
             self._idle.cancel()
         if self._current is not None:
@@ -233,8 +244,11 @@ class ClientConnection(asyncio.Protocol):
             self._resume("backend")
 
     def close(self) -> None:
+        """Close now; a connection accepted but not yet connected closes once it is."""
         if self.transport is not None:
             self.transport.close()
+        else:
+            self._close_on_connect = True
 
     def abort(self) -> None:
         if self.transport is not None:

@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kubelite.ingress import proxy
+from kubelite.ingress import downstream, proxy
 
 log = logging.getLogger(__name__)
 
@@ -22,16 +21,18 @@ log = logging.getLogger(__name__)
 class _Open:
     scheme: str
     server: asyncio.Server | None = None
-    # Its accepted connections, closed with it (asyncio's Server leaves them open).
-    conns: weakref.WeakSet[asyncio.Protocol] = field(default_factory=weakref.WeakSet)
+    # Its connected clients, closed with it (asyncio's Server leaves them open); held
+    # strongly, so one whose reading is paused is not collected unclosed. One the server
+    # accepted just before closing connects a moment later: it closes as it connects.
+    conns: set[downstream.ClientConnection] = field(default_factory=set)
+    closed: bool = False
 
     async def close(self) -> None:
+        self.closed = True
         if self.server is not None:
             self.server.close()
         for conn in list(self.conns):
-            transport = getattr(conn, "transport", None)
-            if transport is not None:
-                transport.close()
+            conn.close()
         if self.server is not None:
             await self.server.wait_closed()
 
@@ -67,7 +68,9 @@ class Listeners:
 
         def accept() -> asyncio.Protocol:
             conn = factory()
-            opened.conns.add(conn)
+            conn.registry = opened.conns
+            if opened.closed:
+                conn.close()
             return conn
         ctx = self._tls_context(port) if scheme == "https" else None
         try:

@@ -12,12 +12,11 @@ refuses or fails: 502; it does not answer in time: 504.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from kubelite.ingress import downstream, endpoints, exchange, http1, routes, upstream
 
-Handler = Callable[[], asyncio.Protocol]
+Handler = Callable[[], downstream.ClientConnection]
 
 # Headers the proxy sets itself (the client's are replaced, X-Forwarded-For extended) and
 # Expect, which it answers itself.
