@@ -129,8 +129,9 @@ class Host:
 
 
 def _host(env: Env, pod: dict[str, Any]) -> Host:
-    cid = pod["status"]["containerStatuses"][0]["containerID"].removeprefix("runc://")
-    binary = "crun" if os.path.isdir(os.path.join(env.agent_dir, "crun")) else "runc"
+    # containerID is <runtime>://<id>: the scheme names the OCI runtime that runs it
+    binary, _, cid = pod["status"]["containerStatuses"][0]["containerID"].partition("://")
+    assert binary in ("runc", "crun") and os.path.isdir(os.path.join(env.agent_dir, binary))
     state = json.loads(subprocess.run([binary, "--root", os.path.join(env.agent_dir, binary),
                                        "state", cid], capture_output=True, check=True).stdout)
     with open(os.path.join(env.agent_dir, "runtime", "containers", cid, "status.json")) as f:

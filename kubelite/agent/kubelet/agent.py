@@ -105,7 +105,8 @@ class Agent:
             puller=pulling.Puller(images, config, back, self.recorder), recorder=self.recorder,
             objects=objects.Objects(self.client), node_ip=self.opts.node_ip,
             pods_dir=self._path("pods"), logs_dir=self._path("logs"), backoff=back,
-            pids_limit=self.opts.pod_pids_limit, dns=self.opts.dns)
+            pids_limit=self.opts.pod_pids_limit, dns=self.opts.dns,
+            runtime_name=self.binary.name)
 
     async def _register(self) -> None:
         delay = 0.2

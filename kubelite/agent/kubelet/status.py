@@ -45,38 +45,40 @@ class PodView:
     pod_ips: tuple[str, ...] = ()
     host_ip: str = ""
     start_time: float = 0.0
+    runtime: str = "runc"  # containerIDs read <runtime>://<id>, as nodeInfo names it
     init: list[ContainerView] = field(default_factory=list)
     containers: list[ContainerView] = field(default_factory=list)
 
 
-def _terminated(st: protocol.ContainerStatus) -> Obj:
+def _terminated(st: protocol.ContainerStatus, runtime: str) -> Obj:
     out: Obj = {"exitCode": st.exit_code, "reason": st.reason or ("Completed" if st.exit_code == 0
                                                                     else "Error"),
                 "startedAt": rfc3339(st.started_at) if st.started_at else None,
-                "finishedAt": rfc3339(st.finished_at), "containerID": f"runc://{st.id}"}
+                "finishedAt": rfc3339(st.finished_at), "containerID": f"{runtime}://{st.id}"}
     if st.message:
         out["message"] = st.message
     return out
 
 
-def container_status(view: ContainerView, default_waiting: str = "ContainerCreating") -> Obj:
+def container_status(view: ContainerView, default_waiting: str = "ContainerCreating",
+                     runtime: str = "runc") -> Obj:
     """One entry of containerStatuses / initContainerStatuses."""
     cur = view.current
     out: Obj = {"name": view.name, "image": view.image, "imageID": "", "ready": False,
                 "restartCount": view.restart_count, "started": False, "lastState": {}}
     if view.last is not None:
-        out["lastState"] = {"terminated": _terminated(view.last)}
+        out["lastState"] = {"terminated": _terminated(view.last, runtime)}
     if cur is not None:
-        out["containerID"] = f"runc://{cur.id}"
+        out["containerID"] = f"{runtime}://{cur.id}"
         out["imageID"] = cur.image_ref
     if cur is not None and cur.state == protocol.RUNNING:
         out["state"] = {"running": {"startedAt": rfc3339(cur.started_at)}}
         out["ready"], out["started"] = view.ready, view.started
     elif cur is not None and cur.state == protocol.EXITED and view.waiting_reason:
         out["state"] = {"waiting": _waiting(view.waiting_reason, view.waiting_message)}
-        out["lastState"] = {"terminated": _terminated(cur)}
+        out["lastState"] = {"terminated": _terminated(cur, runtime)}
     elif cur is not None and cur.state == protocol.EXITED:
-        out["state"] = {"terminated": _terminated(cur)}
+        out["state"] = {"terminated": _terminated(cur, runtime)}
     else:
         out["state"] = {"waiting": _waiting(view.waiting_reason or default_waiting,
                                             view.waiting_message)}
@@ -188,9 +190,9 @@ def without_nulls(value: Any) -> Any:
 def pod_status(pod: Obj, view: PodView, now: float) -> Obj:
     """The full status the kubelet writes for `pod`."""
     old = pod.get("status") or {}
-    init = [container_status(v) for v in view.init]
+    init = [container_status(v, runtime=view.runtime) for v in view.init]
     app_default = "ContainerCreating" if init_done(init) else "PodInitializing"
-    containers = [container_status(v, app_default) for v in view.containers]
+    containers = [container_status(v, app_default, view.runtime) for v in view.containers]
     pod_phase = phase(pod.get("spec") or {}, init, containers)
     out: Obj = {"phase": pod_phase, "conditions": with_transition_times(
         conditions(view, init, containers, pod_phase), old.get("conditions") or [], now),

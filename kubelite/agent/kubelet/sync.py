@@ -59,6 +59,7 @@ class Context:
     backoff: backoff.BackOff = field(default_factory=backoff.BackOff)
     pids_limit: int = 0
     dns: dnsconfig.Settings = field(default_factory=dnsconfig.Settings)
+    runtime_name: str = "runc"  # the OCI runtime: the scheme of containerIDs
     start_slots: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(START_CONCURRENCY))
 
@@ -325,7 +326,7 @@ class PodSync:
         spec = pod.get("spec") or {}
         out = status.PodView(sandbox_ready=bool(self.sandbox_id), host_ip=self.ctx.node_ip,
                              pod_ips=self.sandbox.ips if self.sandbox else (),
-                             start_time=self.start_time)
+                             start_time=self.start_time, runtime=self.ctx.runtime_name)
         for key, target in (("initContainers", out.init), ("containers", out.containers)):
             for c in spec.get(key) or []:
                 rec = self.record(c["name"])

@@ -52,6 +52,17 @@ def test_container_status_states(v: status.ContainerView, state: dict[str, Any],
     assert out["ready"] is (v.ready and state.keys() == {"running"})
 
 
+def test_container_ids_name_the_runtime_that_runs_them() -> None:
+    running = view(current=ctr(protocol.RUNNING), ready=True, started=True)
+    assert status.container_status(running)["containerID"] == "runc://c1"
+    assert status.container_status(running, runtime="crun")["containerID"] == "crun://c1"
+    crashed = view(current=ctr(protocol.EXITED, code=1), last=ctr(protocol.EXITED, code=2),
+                   waiting_reason="CrashLoopBackOff", restart_count=2)
+    out = status.container_status(crashed, runtime="crun")
+    assert out["containerID"] == "crun://c1"
+    assert out["lastState"]["terminated"]["containerID"] == "crun://c1"
+
+
 @pytest.mark.parametrize(("policy", "init", "containers", "phase"), [
     ("Always", [], [view()], "Pending"),
     ("Always", [], [view(current=ctr(protocol.RUNNING))], "Running"),
