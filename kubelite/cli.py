@@ -272,7 +272,10 @@ def cmd_controller_manager(args: argparse.Namespace) -> int:
 
 
 def cmd_ingress(args: argparse.Namespace) -> int:
-    return _run(lambda: ingress_cli.serve(args.kubeconfig, ingress_cli.options_from(args)))
+    from kubelite.ingress import controller
+    opts = ingress_cli.options_from(args)
+    return _with_client(args.kubeconfig, controller.COMPONENT,
+                        lambda client: controller.Controller(client, opts).run())
 
 
 def cmd_sim(args: argparse.Namespace) -> int:

@@ -10,17 +10,11 @@ event loop.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 from typing import TYPE_CHECKING
 
-from kubelite import children
-from kubelite.client import rest
-
 if TYPE_CHECKING:  # loaded by the commands that run it: the server's other children skip it
     from kubelite.ingress import controller
-
-log = logging.getLogger(__name__)
 
 
 def add_server_args(p: argparse.ArgumentParser) -> None:
@@ -60,14 +54,3 @@ def child_args(kubeconfig: str, options: controller.Options) -> list[str]:
             "--ingress-https-port", str(options.https_port),
             "--ingress-address", options.address]
 
-
-async def serve(kubeconfig: str, options: controller.Options) -> None:
-    """The controller with its own API connections, until cancelled."""
-    from kubelite.ingress import controller
-    children.exit_with_parent()
-    client = (children.loopback_client(controller.COMPONENT)
-              or rest.Client.from_kubeconfig(kubeconfig, user_agent=controller.COMPONENT))
-    try:
-        await controller.Controller(client, options).run()
-    finally:
-        await client.close()
