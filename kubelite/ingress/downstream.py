@@ -1,7 +1,7 @@
 """The client side of the proxy: one asyncio Protocol per accepted connection.
 
 Requests are parsed with llhttp (httptools). Each, once its head is complete, is handed to
-the proxy's `serve` coroutine, one at a time in arrival order: pipelined requests wait
+the proxy's `serve` callback, one at a time in arrival order: pipelined requests wait
 (reading pauses while they do), and so a connection's responses go out in order. A body
 reaches the request's `relay` (the exchange with a backend) as it arrives; before one is
 attached it is buffered, and reading pauses past BUFFER_LIMIT. After a 101 the connection

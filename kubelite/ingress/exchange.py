@@ -165,7 +165,7 @@ class Exchange:
         elif self._until_eof:
             self._complete()
         elif not self._answered:
-            self._finish(None, reuse=False)  # run() retries or answers 502
+            self._finish(None, reuse=False)  # _finish retries or answers 502
         else:
             self._fail("connection closed mid-response")
 
@@ -211,19 +211,16 @@ class Exchange:
         client needs; decides how the body is framed for it."""
         headers = http1.end_to_end(self._headers)
         if upgrading:
-            headers += [(b"Connection", b"upgrade"),
-                        (b"Upgrade", http1.get(self._headers, b"upgrade") or b"")]
-            return headers
+            return headers + http1.upgrade_to(self._headers)
         bodyless = self.req.method == b"HEAD" or status in (101, 204, 304)
-        chunked = b"chunked" in (http1.get(self._headers, b"transfer-encoding") or b"").lower()
+        chunked = http1.is_chunked(self._headers)
         length = http1.get(self._headers, b"content-length")
         keep = self.req.keep_alive and not self.req.upgrade
         if not bodyless and (chunked or length is None):
             self._until_eof = not chunked
             if self.req.version == "1.1":
                 self._rechunk = True
-                headers = [h for h in headers if h[0].lower() != b"content-length"]
-                headers.append((b"Transfer-Encoding", b"chunked"))
+                headers = http1.as_chunked(headers)
             else:
                 keep = False  # an HTTP/1.0 client learns the end from the close
         if not keep:

@@ -33,6 +33,22 @@ def end_to_end(headers: Headers, drop: frozenset[bytes] = frozenset()) -> Header
     return [(n, v) for n, v in headers if n.lower() not in gone]
 
 
+def is_chunked(headers: Headers) -> bool:
+    """Whether the body is framed in chunks (Transfer-Encoding names chunked)."""
+    return b"chunked" in (get(headers, b"transfer-encoding") or b"").lower()
+
+
+def as_chunked(headers: Headers) -> Headers:
+    """End-to-end headers for a body sent chunked: no Content-Length, and the framing."""
+    return [h for h in headers if h[0].lower() != b"content-length"] + [
+        (b"Transfer-Encoding", b"chunked")]
+
+
+def upgrade_to(headers: Headers) -> Headers:
+    """The hop-by-hop pair that passes on an Upgrade: Connection, and what to upgrade to."""
+    return [(b"Connection", b"upgrade"), (b"Upgrade", get(headers, b"upgrade") or b"")]
+
+
 def head(first_line: bytes, headers: Headers) -> bytes:
     """A request or response head, ready to write."""
     return b"".join((first_line, b"\r\n", *(b"%s: %s\r\n" % h for h in headers), b"\r\n"))

@@ -38,12 +38,11 @@ def request_head(req: downstream.Request, client: downstream.ClientConnection,
                 (b"X-Forwarded-Host", host or b""),
                 (b"X-Forwarded-Port", b"%d" % client.port),
                 (b"X-Real-IP", peer)]
-    chunked = b"chunked" in (req.header(b"transfer-encoding") or b"").lower()
+    chunked = http1.is_chunked(req.headers)
     if chunked:
-        headers = [h for h in headers if h[0].lower() != b"content-length"]
-        headers.append((b"Transfer-Encoding", b"chunked"))
+        headers = http1.as_chunked(headers)
     if req.upgrade:
-        headers += [(b"Connection", b"upgrade"), (b"Upgrade", req.header(b"upgrade") or b"")]
+        headers += http1.upgrade_to(req.headers)
     return http1.head(b"%s %s HTTP/1.1" % (req.method, req.origin_target), headers), chunked
 
 
