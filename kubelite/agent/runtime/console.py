@@ -12,6 +12,8 @@ import struct
 import tempfile
 import termios
 
+from kubelite.agent.runtime import fdwait
+
 
 class ConsoleSocket:
     """A listening unix socket runc connects to, sending the pty master as SCM_RIGHTS."""
@@ -37,12 +39,7 @@ class ConsoleSocket:
                     _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
                     break
                 except BlockingIOError:
-                    readable: asyncio.Future[None] = loop.create_future()
-                    loop.add_reader(conn, _resolve, readable)
-                    try:
-                        await readable
-                    finally:
-                        loop.remove_reader(conn)
+                    await fdwait.readable(conn)
         if not fds:
             raise OSError("runc sent no terminal file descriptor")
         return fds[0]
@@ -50,11 +47,6 @@ class ConsoleSocket:
     def close(self) -> None:
         self.sock.close()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _resolve(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
 
 
 def resize(fd: int, width: int, height: int) -> None:

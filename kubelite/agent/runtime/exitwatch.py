@@ -24,6 +24,7 @@ import socket
 import struct
 
 from kubelite.agent.network import rtnl
+from kubelite.agent.runtime import reaper
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +84,10 @@ def _other_netns() -> list[str]:
         with contextlib.suppress(OSError):
             if os.readlink(f"/proc/{pid}/ns/net") != ours:
                 paths.append(f"/proc/{pid}/ns/net")
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                pid = int(f.read().rsplit(b")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
+        parent = reaper.parent_pid(pid)
+        if parent is None:
             break
+        pid = parent
     return paths
 
 

@@ -9,11 +9,12 @@ working for the subprocesses it started.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
 import os
 import signal
+
+from kubelite.agent.runtime import fdwait
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_GET_CHILD_SUBREAPER = 37
@@ -48,13 +49,9 @@ async def wait_exit(pid: int) -> int:
         fd = os.pidfd_open(pid)
     except ProcessLookupError:
         return _reap(pid)
-    loop = asyncio.get_running_loop()
-    exited = loop.create_future()
-    loop.add_reader(fd, _resolve, exited)
     try:
-        await exited
+        await fdwait.readable(fd)
     finally:
-        loop.remove_reader(fd)
         os.close(fd)
     return _reap(pid)
 
@@ -64,32 +61,32 @@ async def until_ours(pid: int, timeout: float = 5.0) -> None:
     (`crun run --detach`) exits while its intermediate process is still the container's
     parent for a moment; the container is re-parented to us, the subreaper, when that
     process exits, and only then can its exit status be reaped here."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:  # noqa: ASYNC230 - procfs does not block
-            ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return      # gone: nothing to wait for
-    if ppid == os.getpid():
-        return
+    ppid = parent_pid(pid)
+    if ppid is None or ppid == os.getpid():
+        return      # gone, or ours already
     try:
         fd = os.pidfd_open(ppid)
     except OSError:
         return      # the intermediate process is gone already
-    loop = asyncio.get_running_loop()
-    exited = loop.create_future()
-    loop.add_reader(fd, _resolve, exited)
     try:
-        await asyncio.wait_for(exited, timeout)
-    except TimeoutError:
-        pass        # its exit status may then be lost (UNKNOWN_EXIT)
+        await fdwait.readable(fd, timeout)  # past it, its exit status may be lost (UNKNOWN_EXIT)
     finally:
-        loop.remove_reader(fd)
         os.close(fd)
 
 
-def _resolve(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
+def _stat(pid: int) -> list[bytes]:
+    """The fields of /proc/<pid>/stat after the command name (the state first); OSError
+    when the process is gone."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        return f.read().rsplit(b")", 1)[1].split()
+
+
+def parent_pid(pid: int) -> int | None:
+    """The parent of process `pid`; None when it is gone."""
+    try:
+        return int(_stat(pid)[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _reap(pid: int) -> int:
@@ -108,8 +105,7 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            state = f.read().rsplit(b")", 1)[1].split()[0]
+        state = _stat(pid)[0]
     except (OSError, IndexError):
         return True
     return state != b"Z"
