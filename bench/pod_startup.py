@@ -258,7 +258,7 @@ def raw_runs(base: str, layers: tuple[str, ...], n: int) -> dict[str, float]:
     binaries = [ocibinary.RUNC] + ([crun] if (crun := ocibinary.crun()) else [])
     raws = {b.name: statistics.median(runtime_bench.raw_runc(base, layers, n, b)) for b in binaries}
     for b in binaries:
-        how = f" (as {' '.join(b.create_prefix[:4])} ...)" if b.create_prefix else ""
+        how = f" (as {' '.join(b.run_prefix[:4])} ...)" if b.run_prefix else ""
         print(f"raw `{b.name} run` of /bin/true{how}, median of {n}: {raws[b.name] * 1000:.1f} ms")
     if "crun" in raws:
         print(f"ratio raw crun run / raw runc run: {raws['crun'] / raws['runc']:.2f}")

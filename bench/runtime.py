@@ -48,7 +48,7 @@ def raw_runc(tmp: str, layers: tuple[str, ...], n: int,
     try:
         for i in range(n):
             t0 = time.perf_counter()
-            subprocess.run([*binary.create_prefix, binary.path, "--root",
+            subprocess.run([*binary.run_prefix, binary.path, "--root",
                             os.path.join(tmp, f"{binary.name}-raw"), "run", "--bundle", bundle,
                             f"kubelite-bench-{i}"], check=True, stdin=subprocess.DEVNULL)
             times.append(time.perf_counter() - t0)

@@ -18,8 +18,8 @@ class ExecTimeout(protocol.RuntimeFailure):
 
 
 def _kill_from(pid_file: str) -> None:
-    with contextlib.suppress(OSError, ValueError), open(pid_file, encoding="ascii") as f:
-        os.kill(int(f.read().strip()), signal.SIGKILL)
+    with contextlib.suppress(OSError, ValueError):
+        os.kill(runc.read_pid(pid_file), signal.SIGKILL)
 
 
 async def exec_sync(rc: runc.Runc, cid: str, bundle: str, cmd: list[str],
@@ -134,8 +134,7 @@ async def start(rc: runc.Runc, cid: str, bundle: str, cmd: list[str], *, tty: bo
     finally:
         receive.cancel()
         sock.close()
-    with open(pid_file, encoding="ascii") as f:  # noqa: ASYNC230 - a few bytes on local disk
-        pid = int(f.read().strip())
+    pid = runc.read_pid(pid_file)
     writer = None
     if stdin:
         loop = asyncio.get_running_loop()

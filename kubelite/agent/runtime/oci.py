@@ -62,7 +62,7 @@ class OCIRuntime:
         reaper.become_subreaper()
         self.images = images
         self.opts = options
-        self.runc = runc.Runc(options.binary.path, options.runc_root, options.binary.create_prefix)
+        self.runc = runc.Runc(options.binary.path, options.runc_root, options.binary.run_prefix)
         self.sandboxes: dict[str, sandbox.Sandbox] = {}
         self.containers: dict[str, container.Container] = {}
         for sub in ("sandboxes", "containers"):

@@ -30,7 +30,7 @@ WRAP_SCRIPT = 'umount "$0" && exec "$@"'
 class Binary:
     name: str                            # "runc" or "crun": also the containerID scheme
     path: str                            # what to execute
-    create_prefix: tuple[str, ...] = ()  # argv put before `<path> ... run` (the wrapper)
+    run_prefix: tuple[str, ...] = ()  # argv put before `<path> ... run` (the wrapper)
 
 
 RUNC = Binary("runc", "runc")

@@ -15,7 +15,7 @@ from kubelite.agent.runtime import protocol, reaper, spawn
 class Runc:
     binary: str = "runc"
     root: str = "/run/kubelite/runc"  # the runtime's state directory, private to kubelite
-    create_prefix: tuple[str, ...] = ()  # wraps `run` (crun on hybrid cgroups: ocibinary)
+    run_prefix: tuple[str, ...] = ()  # wraps `run` (crun on hybrid cgroups: ocibinary)
 
     @property
     def name(self) -> str:
@@ -37,13 +37,12 @@ class Runc:
         pid_file = os.path.join(bundle, "init.pid")
         log_file = os.path.join(bundle, "runc.log")
         extra = ["--console-socket", console_socket] if console_socket else []
-        argv = [*self.create_prefix, self.binary, "--root", self.root, "--log", log_file,
-                "--log-format", "json", "run", "--detach", "--bundle", bundle,
-                "--pid-file", pid_file, *extra, cid]
+        argv = [*self.run_prefix, *self.argv("--log", log_file, "--log-format", "json", "run",
+                                             "--detach", "--bundle", bundle,
+                                             "--pid-file", pid_file, *extra, cid)]
         if await spawn.run(argv, stdio) != 0:
             raise _failure(self.name, "run", _last_error(log_file))
-        with open(pid_file, encoding="ascii") as f:  # noqa: ASYNC230 - a few bytes on local disk
-            pid = int(f.read().strip())
+        pid = read_pid(pid_file)
         await reaper.until_ours(pid)
         return pid
 
@@ -52,9 +51,9 @@ class Runc:
         """Start `cmd` detached on a new terminal whose master goes to `console_socket`."""
         null = os.open(os.devnull, os.O_RDWR)
         try:
-            argv = [self.binary, "--root", self.root, "--log", log_file, "--log-format", "json",
-                    "exec", "--detach", "--tty", "--console-socket", console_socket,
-                    "--pid-file", pid_file, cid, *cmd]
+            argv = self.argv("--log", log_file, "--log-format", "json", "exec", "--detach",
+                             "--tty", "--console-socket", console_socket, "--pid-file",
+                             pid_file, cid, *cmd)
             code = await spawn.run(argv, (null, null, null))
         finally:
             os.close(null)
@@ -73,6 +72,12 @@ class Runc:
             await self._call("delete", *(["--force"] if force else []), cid)
         except protocol.NotFound:
             pass
+
+
+def read_pid(pid_file: str) -> int:
+    """The pid the runtime wrote to `pid_file` (--pid-file): a few bytes on local disk."""
+    with open(pid_file, encoding="ascii") as f:
+        return int(f.read().strip())
 
 
 def _failure(name: str, verb: str, message: str) -> protocol.RuntimeFailure:
