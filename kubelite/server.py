@@ -73,6 +73,7 @@ async def run(config: ServerConfig) -> None:
                                     user_agent=user_agent)
 
     client = loopback("kubelite-server")
+    child_env = children.loopback_env(api.loopback_socket, api.loopback_token)
     try:
         async with asyncio.TaskGroup() as tg:
             if "controllers" not in config.disable:
@@ -85,8 +86,7 @@ async def run(config: ServerConfig) -> None:
                         cluster_cidr=config.cluster_cidr))))
             if "scheduler" not in config.disable:
                 tg.create_task(supervise("scheduler", lambda: children.serve(
-                    "scheduler", ["scheduler", "--kubeconfig", kubeconfig],
-                    children.loopback_env(api.loopback_socket, api.loopback_token))))
+                    "scheduler", ["scheduler", "--kubeconfig", kubeconfig], child_env)))
             if "agent" not in config.disable:
                 assert api.pki is not None
                 agent_options = kubelet_agent.Options(
@@ -103,8 +103,7 @@ async def run(config: ServerConfig) -> None:
                     loopback("kubelite-agent"), agent_options)))
             if "ingress" not in config.disable:
                 tg.create_task(supervise("ingress", lambda: children.serve(
-                    "ingress", ingress_cli.child_args(kubeconfig, config.ingress),
-                    children.loopback_env(api.loopback_socket, api.loopback_token))))
+                    "ingress", ingress_cli.child_args(kubeconfig, config.ingress), child_env)))
             if config.sim_nodes:
                 tg.create_task(supervise("hollow-nodes", lambda: hollow.HollowNodes(
                     client, hollow.Options(count=config.sim_nodes,

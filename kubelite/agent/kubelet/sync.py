@@ -339,14 +339,15 @@ class PodSync:
 
     async def write_status(self, pod: Obj) -> None:
         new = status.pod_status(pod, await self.view(pod), time.time())
-        if status.without_nulls(new) == self.written:
+        compared = status.without_nulls(new)
+        if compared == self.written:
             return
         meta = pod["metadata"]
         try:
             await self.ctx.client.patch(self.ctx.client.resource("v1", "Pod"), meta["name"],
                                         {"metadata": {"uid": meta["uid"]}, "status": new},
                                         namespace=meta["namespace"], subresource="status")
-            self.written = status.without_nulls(new)
+            self.written = compared
         except errors.APIError as e:
             if not errors.is_not_found(e):
                 log.warning("pod status write failed pod=%s error=%s", pod_desc(pod), e)
