@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from bench import network
+from bench import network, procstat
 from tests.e2e import agentenv
 from tests.e2e import cluster as cluster_mod
 
@@ -93,32 +93,17 @@ async def keepalive_load(targets: list[network.Target], n: int, concurrency: int
     return n / (time.perf_counter() - began), latencies
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def ingress_pid(server_pid: int) -> int:
-    """The server's `kubelite ingress` child process."""
-    with open(f"/proc/{server_pid}/task/{server_pid}/children") as f:
-        children = f.read().split()
-    for pid in children:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            if b"kubelite.cli\0ingress" in f.read():
-                return int(pid)
-    raise RuntimeError("the server runs no ingress process")
-
-
 async def compare(c: cluster_mod.Cluster, web: network.Web, args: argparse.Namespace) -> None:
     print(f"HTTP to {len(web.pods)} busybox httpd pods, {args.requests} requests x "
           f"{args.rounds} rounds, concurrency {args.concurrency}")
     print(" a new connection per request (HTTP/1.0):")
-    proxy = ingress_pid(c.proc.pid)
-    cpu0 = cpu_seconds(proxy)
+    proxies = procstat.children(c.proc.pid, "ingress")
+    if not proxies:
+        raise RuntimeError("the server runs no ingress process")
+    proxy = proxies[0]
+    cpu0 = procstat.cpu_seconds(proxy)
     results = await network.compare_paths(c, web, args.requests, args.concurrency, args.rounds)
-    used = cpu_seconds(proxy) - cpu0
+    used = procstat.cpu_seconds(proxy) - cpu0
     network.report_paths(results)
     print(f"  ingress process CPU per Ingress request: "
           f"{used / (args.requests * args.rounds + 50) * 1e3:.2f} ms")

@@ -30,6 +30,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from bench import procstat
 from bench import runtime as runtime_bench
 from kubelite.agent.images import archive, store
 from kubelite.agent.runtime import cgroups, ocibinary
@@ -119,17 +120,13 @@ async def watch(client: rest.Client, tracker: Tracker, rv: str) -> None:
 
 def cpu_seconds(pid: int) -> tuple[float, float]:
     """CPU time (user+system) of process `pid` and of its reaped children (runc, crun, ...)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
+    return procstat.cpu_seconds(pid), procstat.reaped_children_cpu_seconds(pid)
 
 
 def live_children_cpu(pid: int) -> dict[int, tuple[str, float]]:
     """Name and CPU time of each running child of `pid`: the server's own child processes
     (the scheduler, ...), which the reaped-children figure does not count until they exit."""
     out: dict[int, tuple[str, float]] = {}
-    tick = os.sysconf("SC_CLK_TCK")
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -140,7 +137,7 @@ def live_children_cpu(pid: int) -> dict[int, tuple[str, float]]:
             continue
         name, fields = stat[stat.find("(") + 1:stat.rfind(")")], stat.rsplit(")", 1)[1].split()
         if int(fields[1]) == pid:
-            out[int(entry)] = (name, (int(fields[11]) + int(fields[12])) / tick)
+            out[int(entry)] = (name, (int(fields[11]) + int(fields[12])) / procstat.TICK)
     return out
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from bench import procstat
 from kubelite.api import errors
 from kubelite.client import rest
 from tests.e2e import cluster as cluster_mod
@@ -215,34 +216,6 @@ async def creator(kubeconfig: str, spec: str) -> None:
     print(time.perf_counter() - start)
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) a process has used so far; 0 where /proc is not there. On a
-    machine shared with other work this is steadier than wall-clock rates."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def scheduler_pid(server_pid: int) -> int:
-    """The server's `kubelite scheduler` child (0 if there is none)."""
-    try:
-        with open(f"/proc/{server_pid}/task/{server_pid}/children") as f:
-            kids = [int(p) for p in f.read().split()]
-    except OSError:
-        return 0
-    for kid in kids:
-        try:
-            with open(f"/proc/{kid}/cmdline", "rb") as f:
-                if b"\0scheduler\0" in f.read():
-                    return kid
-        except OSError:
-            continue
-    return 0
-
-
 def throughput(start: float, bound: list[float]) -> tuple[float, list[float]]:
     """(average pods/s, per-second samples) from `start` to the last binding."""
     end = max(bound)
@@ -261,13 +234,13 @@ async def scheduling_basic(w: Basic) -> dict[str, float]:
         await create_pods(c.kubeconfig, "default", "init", w.init_pods)
         await watch.wait(lambda: len(watch.bound) >= w.init_pods)
         measured = [f"pod-{i}" for i in range(w.measure_pods)]
-        sched = scheduler_pid(c.proc.pid)
-        start, cpu_start = time.perf_counter(), cpu_seconds(c.proc.pid)
-        sched_start = cpu_seconds(sched) if sched else 0.0
+        sched = next(iter(procstat.children(c.proc.pid, "scheduler")), 0)
+        start, cpu_start = time.perf_counter(), procstat.cpu_seconds(c.proc.pid)
+        sched_start = procstat.cpu_seconds(sched) if sched else 0.0
         create_secs = await create_pods(c.kubeconfig, "default", "pod", w.measure_pods)
         await watch.wait(lambda: len(watch.bound) >= w.init_pods + w.measure_pods)
-        server_cpu = cpu_seconds(c.proc.pid) - cpu_start
-        sched_cpu = cpu_seconds(sched) - sched_start if sched else 0.0
+        server_cpu = procstat.cpu_seconds(c.proc.pid) - cpu_start
+        sched_cpu = procstat.cpu_seconds(sched) - sched_start if sched else 0.0
         elapsed = time.perf_counter() - start
         avg, samples = throughput(start, [watch.bound[n] for n in measured])
     result = {"average": avg, "p50": pct(samples, 50), "p90": pct(samples, 90),
