@@ -199,8 +199,9 @@ def _read_text(path: str) -> str:
         return f.read()
 
 
-def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> int:
-    """Run until SIGINT/SIGTERM, then shut down cleanly."""
+def _run(main: Callable[[], Coroutine[Any, Any, None]],
+         run: Callable[[Coroutine[Any, Any, None]], None] = asyncio.run) -> int:
+    """Run until SIGINT/SIGTERM, then shut down cleanly; `run` drives the event loop."""
     async def runner() -> None:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
@@ -215,7 +216,7 @@ def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> int:
             await task
         except asyncio.CancelledError:
             pass
-    asyncio.run(runner())
+    run(runner())
     return 0
 
 
@@ -239,7 +240,8 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 
 def _with_client(kubeconfig: str, user_agent: str,
-                 body: Callable[[rest.Client], Coroutine[Any, Any, None]]) -> int:
+                 body: Callable[[rest.Client], Coroutine[Any, Any, None]],
+                 run: Callable[[Coroutine[Any, Any, None]], None] = asyncio.run) -> int:
     """Run a component against the API server: over the server's loopback socket when the
     server started this process as its child, else with the kubeconfig's credentials."""
     children.exit_with_parent()
@@ -251,7 +253,7 @@ def _with_client(kubeconfig: str, user_agent: str,
             await body(client)
         finally:
             await client.close()
-    return _run(main)
+    return _run(main, run)
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
@@ -272,10 +274,10 @@ def cmd_controller_manager(args: argparse.Namespace) -> int:
 
 
 def cmd_ingress(args: argparse.Namespace) -> int:
-    from kubelite.ingress import controller
+    from kubelite.ingress import controller, eventloop
     opts = ingress_cli.options_from(args)
     return _with_client(args.kubeconfig, controller.COMPONENT,
-                        lambda client: controller.Controller(client, opts).run())
+                        lambda client: controller.Controller(client, opts).run(), eventloop.run)
 
 
 def cmd_sim(args: argparse.Namespace) -> int:

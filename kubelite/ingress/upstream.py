@@ -8,7 +8,7 @@ idle longer than KEEPALIVE are not reused (the backend may be about to close the
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from typing import Protocol, cast
 
 Address = tuple[str, int]
 
@@ -33,8 +33,7 @@ class BackendConnection(asyncio.Protocol):
         self._pool = pool
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
 
     def data_received(self, data: bytes) -> None:
         if self.relay is not None:
