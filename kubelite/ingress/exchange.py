@@ -9,6 +9,9 @@ else chunked for an HTTP/1.1 client, else until the connection closes. 1xx answe
 than 101 are dropped (the proxy answers `Expect: 100-continue` itself). A 101 to an
 Upgrade request turns both connections into one byte tunnel (WebSocket and the like).
 
+What one read from the backend yields for the client (a head and its body, say) goes out
+in one write: a segment and a wakeup of the client fewer per response.
+
 Failures before the response head is sent become the proxy's own 502 (refused, reset,
 malformed) or 504 (no connection or no byte within the timeouts); after it, the client
 connection is cut, as the response can no longer be completed honestly.
@@ -54,6 +57,7 @@ class Exchange:
         self._keep_client = False
         self._reason = b""
         self._headers: http1.Headers = []
+        self._out: list[bytes] | None = None  # for the client, while a backend read is parsed
 
     def start(self, pool: upstream.Pool, address: upstream.Address, head: bytes) -> None:
         """Send the request on a kept-alive connection or a new one; the client hears
@@ -147,12 +151,15 @@ class Exchange:
         if self._tunnel:
             self.client.write(data)
             return
+        self._out = []
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as e:
             self._start_tunnel(data[e.args[0]:])
         except httptools.HttpParserError as e:
             self._fail(f"malformed response: {e}")
+        finally:
+            self._flush()
 
     def backend_writable(self, writable: bool) -> None:
         self.client.pause_reading(not writable)
@@ -188,7 +195,7 @@ class Exchange:
         if self._finished:
             return
         upgrading = self._upgrading = status == 101 and self.req.upgrade
-        self.client.write(http1.head(http1.status_line(status, self._reason),
+        self._send(http1.head(http1.status_line(status, self._reason),
                                      self._client_headers(status, upgrading)))
         self._started = True
         if not upgrading and (self.req.method == b"HEAD" or status in (101, 204, 304)):
@@ -196,7 +203,7 @@ class Exchange:
 
     def on_body(self, data: bytes) -> None:
         if not self._finished:
-            self.client.write(http1.chunk(data) if self._rechunk else data)
+            self._send(http1.chunk(data) if self._rechunk else data)
 
     def on_message_complete(self) -> None:
         if self._skip:
@@ -235,6 +242,7 @@ class Exchange:
             self._fail("switched protocols unasked")
             return
         self._tunnel = True
+        self._flush()
         if self._timer is not None:
             self._timer.cancel()  # a tunnel may be quiet for as long as its ends like
         if rest:
@@ -246,13 +254,14 @@ class Exchange:
     def _complete(self) -> None:
         """The response went through whole."""
         if self._rechunk:
-            self.client.write(http1.LAST_CHUNK)
+            self._send(http1.LAST_CHUNK)
         reuse = (self._sent and not self._until_eof and self._parser.should_keep_alive())
         self._end(self._keep_client, reuse=reuse)
 
     def _fail(self, why: str) -> None:
         log.info("backend failed address=%s error=%s", self._where, why)
         if self._started:
+            self._out = None  # the response cannot be completed: cut, not flushed
             self.client.abort()
             self._end(False, reuse=False)
         else:
@@ -269,6 +278,7 @@ class Exchange:
         answering, so a request that may go again does, once, on a new connection."""
         if self._finished:
             return
+        self._flush()  # before the client hears it is finished, and maybe closes
         if self._timer is not None:
             self._timer.cancel()
         if self._connecting is not None:
@@ -289,6 +299,17 @@ class Exchange:
             outcome = self.client.answer(self.req, 502, f"502 bad gateway: {self._where}")
         self._finished = True
         self.client.finished(self.req, outcome)
+
+    def _send(self, data: bytes) -> None:
+        if self._out is not None:
+            self._out.append(data)
+        else:
+            self.client.write(data)
+
+    def _flush(self) -> None:
+        out, self._out = self._out, None
+        if out:
+            self.client.write(out[0] if len(out) == 1 else b"".join(out))
 
     def _check_timeout(self) -> None:
         if self._finished or self._tunnel:
