@@ -13,7 +13,7 @@ import orjson
 from aiohttp import web
 
 from kubelite import __version__
-from kubelite.api import discovery, errors, openapi
+from kubelite.api import discovery, errors, openapi, openapi_v2
 from kubelite.apiserver import auth, context, negotiation, requestinfo, routes
 
 log = logging.getLogger(__name__)
@@ -162,8 +162,11 @@ async def _openapi_gv(request: web.Request) -> web.Response:
     return negotiation.raw_json_response(body, headers=headers)
 
 
-async def _not_found(request: web.Request) -> web.Response:
-    raise errors.PathNotFound()
+async def _openapi_v2(request: web.Request) -> web.Response:
+    if openapi_v2.wants_protobuf(request.headers.get("Accept", "")):
+        return web.Response(body=openapi_v2.document_protobuf(),
+                            content_type=openapi_v2.PROTOBUF_RESPONSE)
+    return negotiation.json_response(openapi_v2.document())
 
 
 async def _resource(request: web.Request) -> web.StreamResponse:
@@ -189,6 +192,6 @@ def build(ctx: context.Context, authenticator: auth.Authenticator) -> web.Applic
     r.add_get("/apis/{group}/{version}", _resource_list)
     r.add_get("/openapi/v3", _openapi_index)
     r.add_get("/openapi/v3/{path:.+}", _openapi_gv)
-    r.add_get("/openapi/v2", _not_found)
+    r.add_get("/openapi/v2", _openapi_v2)
     r.add_route("*", "/{tail:.*}", _resource)
     return app
