@@ -1,13 +1,14 @@
 """HTTP through the bundled Ingress controller, against the pods directly, in one run.
 
 bench/network.py's setup (a real server with its agent in a private network namespace,
-a busybox httpd Deployment `web` behind a ClusterIP Service) plus an Ingress sending `/`
-to `web`, served on 127.0.0.1 by the server's `kubelite ingress` child process. Measured with
-network.py's load generator, rounds interleaved: requests/s and p50/p99 latency straight
-to the pods, through the ClusterIP and through the Ingress, each as a ratio to direct
-(target Ingress >= 0.5), once with a new connection per request (HTTP/1.0, as network.py
-measures) and once with keep-alive connections (HTTP/1.1, what browsers and services
-do). Needs root, runc, busybox, ip, unshare, nft. Run:
+a busybox httpd Deployment `web` behind a ClusterIP Service, and an Ingress sending `/`
+to `web`, served on 127.0.0.1 by the server's `kubelite ingress` child process). Measured
+with network.py's load generator, rounds interleaved: requests/s and p50/p99 latency
+straight to the pods, through the ClusterIP and through the Ingress, each as a ratio to
+direct (target Ingress >= 0.5), once with a new connection per request (HTTP/1.0, as
+network.py measures) and once with keep-alive connections (HTTP/1.1, what browsers and
+services do), and the ingress process's CPU per request. Needs root, runc, busybox, ip,
+unshare, nft. Run:
 
     .venv/bin/python bench/ingress.py [--requests 2000] [--concurrency 8] [--rounds 3]
 """
@@ -17,8 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
-import statistics
 import sys
 import time
 
@@ -27,40 +26,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from bench import network, procstat
 from tests.e2e import agentenv
 from tests.e2e import cluster as cluster_mod
-
-INGRESS_PORT = 80  # the server's default; the benchmark has its own network namespace
-INGRESS = """apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: web}
-spec:
-  rules:
-  - http:
-      paths:
-      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
-"""
-
-
-def _ingress(c: cluster_mod.Cluster, _web: network.Web) -> list[network.Target]:
-    """An Ingress of the default class for `web`; returns once it answers 200."""
-    c.kubectl("apply", "-n", network.NS, "-f", "-", input=INGRESS)
-    deadline = time.monotonic() + 60
-    while _status("127.0.0.1", INGRESS_PORT) != 200:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the Ingress did not start serving within 60 s")
-        time.sleep(0.2)
-    return [("127.0.0.1", INGRESS_PORT)]
-
-
-def _status(host: str, port: int) -> int:
-    """The status of one GET / (0 when nothing answers); blocking, as PATHS functions are
-    called outside the load."""
-    try:
-        with socket.create_connection((host, port), timeout=5) as s:
-            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-            head = s.recv(64)
-    except OSError:
-        return 0
-    return int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/1.") else 0
 
 
 async def keepalive_load(targets: list[network.Target], n: int, concurrency: int
@@ -108,21 +73,16 @@ async def compare(c: cluster_mod.Cluster, web: network.Web, args: argparse.Names
     print(f"  ingress process CPU per Ingress request: "
           f"{used / (args.requests * args.rounds + 50) * 1e3:.2f} ms")
     print(" keep-alive connections (HTTP/1.1):")
-    targets = {name: fn(c, web) for name, fn in network.PATHS.items() if name != "Ingress"}
-    targets["Ingress"] = [("127.0.0.1", INGRESS_PORT)]
+    targets = {name: fn(c, web) for name, fn in network.PATHS.items()}
     rows: dict[str, list[tuple[float, float, float]]] = {name: [] for name in targets}
     for _ in range(args.rounds):
         for name, tg in targets.items():
             rate, lat = await keepalive_load(tg, args.requests, args.concurrency)
             rows[name].append((rate, network.pct(lat, 50), network.pct(lat, 99)))
     network.report_paths(rows)
-    base = statistics.median(r[2] for r in results["direct to pods"])
-    p99 = statistics.median(r[2] for r in results["Ingress"])
-    print(f"  Ingress p99 / direct p99 (new connections): {p99 / base:.2f}")
 
 
 def run(args: argparse.Namespace) -> None:
-    network.PATHS["Ingress"] = _ingress
     with network.web_cluster("kubelite-bench-ingress-") as (c, web):
         print(f"{os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f} at start")
         asyncio.run(compare(c, web, args))

@@ -2,22 +2,23 @@
 
 A real server with its agent (in a private network namespace: the benchmark re-executes
 itself under `unshare --net`, so the host's sysctls and rules are never touched) runs a
-busybox httpd Deployment behind a ClusterIP Service. From the node's namespace it measures,
-in the same run:
+busybox httpd Deployment behind a ClusterIP Service, and an Ingress of the default class
+sending `/` to it, served by the bundled controller on 127.0.0.1:80. From the node's
+namespace it measures, in the same run:
 
 - HTTP requests/s and p50/p99 latency, a new connection per request (like `wget`),
-  through the ClusterIP vs straight to the pods (round-robin over the same pods), rounds
-  interleaved; the ratio (median of the rounds' ratios) is the figure (target ClusterIP
-  >= 0.9 of direct);
+  through the ClusterIP and through the Ingress vs straight to the pods (round-robin over
+  the same pods), rounds interleaved; the ratios (median of the rounds' ratios) are the
+  figures (targets: ClusterIP >= 0.9 of direct, Ingress >= 0.5);
 - queries/s of the cluster DNS, asked at the kube-dns ClusterIP and at the node's DNS
   address directly (target >= 5,000/s), with bench/dns.py's load generator;
 - time from an EndpointSlice write to the proxy's rules holding it (the nft change seen
   with `nft monitor`; target p99 <= 1 s), and from a pod failing its readiness probe
   (period 1 s) to its endpoint leaving the rules.
 
-Other data paths (an Ingress controller, say) add themselves to `PATHS`: a function from
-(cluster, web) to a list of (address, port) targets, measured beside the two above;
-`web_cluster()` and `in_private_netns()` give another benchmark the same setup.
+Each data path in `PATHS` is a function from (cluster, web) to a list of (address, port)
+targets; `web_cluster()` and `in_private_netns()` give another benchmark (bench/ingress.py,
+which adds keep-alive clients and the proxy's CPU) the same setup.
 Needs root, runc, busybox, ip, unshare, nft. Run:
 
     .venv/bin/python bench/network.py [--requests 2000] [--concurrency 8] [--rounds 5]
@@ -29,6 +30,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -50,6 +52,16 @@ NS = "default"
 SERVE = "hostname > /www/index.html; touch /www/ready; exec httpd -f -p 8080 -h /www"
 INNER = "KUBELITE_BENCH_PRIVATE_NETNS"
 Target = tuple[str, int]
+INGRESS_PORT = 80  # the server's default; the benchmark has its own network namespace
+INGRESS = """apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web}
+spec:
+  rules:
+  - http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+"""
 
 
 @dataclass(frozen=True)
@@ -111,8 +123,31 @@ def _cluster_ip(_c: cluster_mod.Cluster, web: Web) -> list[Target]:
     return [(web.cluster_ip, web.port)]
 
 
+def _ingress(c: cluster_mod.Cluster, _web: Web) -> list[Target]:
+    """An Ingress of the default class for `web`; returns once it answers 200."""
+    c.kubectl("apply", "-n", NS, "-f", "-", input=INGRESS)
+    deadline = time.monotonic() + 60
+    while _status("127.0.0.1", INGRESS_PORT) != 200:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the Ingress did not start serving within 60 s")
+        time.sleep(0.2)
+    return [("127.0.0.1", INGRESS_PORT)]
+
+
+def _status(host: str, port: int) -> int:
+    """The status of one GET / (0 when nothing answers); blocking, as PATHS functions are
+    called outside the load."""
+    try:
+        with socket.create_connection((host, port), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            head = s.recv(64)
+    except OSError:
+        return 0
+    return int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/1.") else 0
+
+
 PATHS: dict[str, Callable[[cluster_mod.Cluster, Web], list[Target]]] = {
-    "direct to pods": _direct, "ClusterIP": _cluster_ip}
+    "direct to pods": _direct, "ClusterIP": _cluster_ip, "Ingress": _ingress}
 
 
 def pct(values: list[float], q: int) -> float:
@@ -142,10 +177,11 @@ def report_paths(results: dict[str, list[tuple[float, float, float]]]) -> None:
     for name, rows in results.items():
         rate = statistics.median(r[0] for r in rows)
         ratio = statistics.median(r[0] / d[0] for r, d in zip(rows, direct))
+        p99_ratio = statistics.median(r[2] / d[2] for r, d in zip(rows, direct))
         print(f"  {name:16} {rate:8.0f} req/s (rounds {', '.join(f'{r[0]:.0f}' for r in rows)})"
               f"   p50 {statistics.median(r[1] for r in rows) * 1e3:6.2f} ms"
               f"   p99 {statistics.median(r[2] for r in rows) * 1e3:6.2f} ms"
-              f"   ratio to direct {ratio:.2f}")
+              f"   ratio to direct {ratio:.2f} (p99 x{p99_ratio:.2f})")
 
 
 def standalone_dns() -> tuple[subprocess.Popen[bytes], int]:
@@ -191,7 +227,7 @@ def report_latency(label: str, values: list[float]) -> None:
 
 async def measure(c: cluster_mod.Cluster, web: Web, args: argparse.Namespace) -> None:
     gateway = c.kubectl_json("get", "nodes")["items"][0]["spec"]["podCIDR"].rsplit(".", 1)[0] + ".1"
-    print(f"HTTP through the service proxy: {len(web.pods)} busybox httpd pods, "
+    print(f"HTTP through the service proxy and the Ingress: {len(web.pods)} busybox httpd pods, "
           f"{args.requests} requests x {args.rounds} rounds, concurrency {args.concurrency}")
     report_paths(await compare_paths(c, web, args.requests, args.concurrency, args.rounds))
     print(f"cluster DNS (in the server process), {args.queries} queries, "
