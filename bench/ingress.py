@@ -20,6 +20,7 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Iterator
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
@@ -28,8 +29,8 @@ from tests.e2e import agentenv
 from tests.e2e import cluster as cluster_mod
 
 
-async def keepalive_load(targets: list[network.Target], n: int, concurrency: int
-                         ) -> tuple[float, list[float]]:
+async def keepalive_load(targets: list[network.Target], n: int, concurrency: int,
+                         ports: Iterator[int] | None = None) -> tuple[float, list[float]]:
     """n HTTP/1.1 GETs over `concurrency` keep-alive connections, one per worker, reopened
     when the server closes one (busybox httpd closes after each response)."""
     latencies: list[float] = []
@@ -40,7 +41,7 @@ async def keepalive_load(targets: list[network.Target], n: int, concurrency: int
             host, port = targets[i % len(targets)]
             t0 = time.perf_counter()
             if conn is None:
-                conn = await asyncio.open_connection(host, port)
+                conn = await network.connect(host, port, ports)
             reader, writer = conn
             writer.write(f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
             head = await reader.readuntil(b"\r\n\r\n")
@@ -74,10 +75,11 @@ async def compare(c: cluster_mod.Cluster, web: network.Web, args: argparse.Names
           f"{used / (args.requests * args.rounds + 50) * 1e3:.2f} ms")
     print(" keep-alive connections (HTTP/1.1):")
     targets = {name: fn(c, web) for name, fn in network.PATHS.items()}
+    ports = {name: network.own_ports(name) for name in targets}
     rows: dict[str, list[tuple[float, float, float]]] = {name: [] for name in targets}
     for _ in range(args.rounds):
         for name, tg in targets.items():
-            rate, lat = await keepalive_load(tg, args.requests, args.concurrency)
+            rate, lat = await keepalive_load(tg, args.requests, args.concurrency, ports[name])
             rows[name].append((rate, network.pct(lat, 50), network.pct(lat, 99)))
     network.report_paths(rows)
 

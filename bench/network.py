@@ -16,6 +16,13 @@ namespace it measures, in the same run:
   with `nft monitor`; target p99 <= 1 s), and from a pod failing its readiness probe
   (period 1 s) to its endpoint leaving the rules.
 
+The ClusterIP's clients bind local ports below the kernel's ephemeral range. After DNAT
+its connections reach the pods on the same 4-tuples the direct clients and the Ingress
+proxy use, but carrying the TCP timestamps of another destination (the offset is per
+address pair), so a pod's TIME_WAIT left by one path rejects the other's SYN (PAWS) and
+that client retries after a second. Interleaved paths stalled on each other's leftovers
+from the third round on; kept apart, each path measures only itself.
+
 Each data path in `PATHS` is a function from (cluster, web) to a list of (address, port)
 targets; `web_cluster()` and `in_private_netns()` give another benchmark (bench/ingress.py,
 which adds keep-alive clients and the proxy's CPU) the same setup.
@@ -29,6 +36,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
+import itertools
 import os
 import socket
 import statistics
@@ -94,17 +103,38 @@ def deploy_web(c: cluster_mod.Cluster, replicas: int = 3) -> Web:
     return Web(c.kubectl_json("get", "svc", "web", "-n", NS)["spec"]["clusterIP"], 80, pods)
 
 
-async def http_load(targets: list[Target], n: int, concurrency: int
-                    ) -> tuple[float, list[float]]:
+def own_ports(path: str) -> Iterator[int] | None:
+    """The local ports a path's clients cycle through, if it needs its own (see above)."""
+    if path != "ClusterIP":
+        return None
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    return itertools.cycle(range(max(1024, low - 12000), low))
+
+
+async def connect(host: str, port: int, ports: Iterator[int] | None = None
+                  ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection from the next free port of `ports` (None: an ephemeral one)."""
+    while True:
+        local = ("0.0.0.0", next(ports)) if ports is not None else None
+        try:
+            return await asyncio.open_connection(host, port, local_addr=local)
+        except OSError as e:
+            if local is None or e.errno != errno.EADDRINUSE:
+                raise
+
+
+async def http_load(targets: list[Target], n: int, concurrency: int,
+                    ports: Iterator[int] | None = None) -> tuple[float, list[float]]:
     """n HTTP/1.0 GETs over `concurrency` workers, target i % len for request i, a new
-    connection each; (requests/s, latencies in seconds)."""
+    connection each (from `ports`, if given); (requests/s, latencies in seconds)."""
     latencies: list[float] = []
 
     async def worker(first: int) -> None:
         for i in range(first, n, concurrency):
             host, port = targets[i % len(targets)]
             t0 = time.perf_counter()
-            reader, writer = await asyncio.open_connection(host, port)
+            reader, writer = await connect(host, port, ports)
             writer.write(b"GET / HTTP/1.0\r\n\r\n")
             body = await reader.read()
             writer.close()
@@ -160,12 +190,13 @@ async def compare_paths(c: cluster_mod.Cluster, web: Web, n: int, concurrency: i
                         rounds: int) -> dict[str, list[tuple[float, float, float]]]:
     """Every path in PATHS, interleaved `rounds` times: (req/s, p50 s, p99 s) per round."""
     targets = {name: fn(c, web) for name, fn in PATHS.items()}
-    for tg in targets.values():
-        await http_load(tg, 50, concurrency)                   # warm up
+    ports = {name: own_ports(name) for name in targets}
+    for name, tg in targets.items():
+        await http_load(tg, 50, concurrency, ports[name])     # warm up
     out: dict[str, list[tuple[float, float, float]]] = {name: [] for name in targets}
     for _ in range(rounds):
         for name, tg in targets.items():
-            rate, lat = await http_load(tg, n, concurrency)
+            rate, lat = await http_load(tg, n, concurrency, ports[name])
             out[name].append((rate, pct(lat, 50), pct(lat, 99)))
     return out
 
