@@ -12,13 +12,21 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kubelite.api import apply, defaults, errors, registry, schemas, validation
-from kubelite.apiserver import admission_services, admission_tolerations, context, params, strategy
+from kubelite.apiserver import (
+    admission_default_class,
+    admission_services,
+    admission_tolerations,
+    context,
+    params,
+    strategy,
+)
 
 Obj = dict[str, Any]
 # Admission plugins: (ctx, rt, new, old) -> None; may mutate `new` or raise an APIError.
 Plugin = Callable[[context.Context, registry.ResourceType, Obj, Obj | None], Awaitable[None]]
 # The built-in admission plugins, in the order they run.
 PLUGINS: list[Plugin] = [admission_tolerations.default_tolerations,
+                         admission_default_class.default_class,
                          admission_services.allocate_service_ips]
 
 

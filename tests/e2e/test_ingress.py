@@ -369,7 +369,11 @@ def test_kubectl_create_ingress_uses_the_default_class(apps: cluster_mod.Cluster
     assert classes["metadata"]["annotations"][
         "ingressclass.kubernetes.io/is-default-class"] == "true"
     c.kubectl("create", "ingress", "plain", "-n", NS, "--rule=plain.local/*=admin:http")
-    assert "ingressClassName" not in c.kubectl_json("get", "ingress", "plain", "-n", NS)["spec"]
+    # the API server fills in the default class, as upstream's DefaultIngressClass does
+    assert c.kubectl_json("get", "ingress", "plain", "-n", NS)["spec"]["ingressClassName"] == \
+        "kubelite"
+    assert c.kubectl("get", "ingress", "plain", "-n", NS).stdout.split("\n")[1].split()[1] == \
+        "kubelite"
     url = f"http://127.0.0.1:{HTTP}/hello.txt"
     wait_body(url, "admin console", "-H", "Host: plain.local")
     c.kubectl("delete", "ingress", "plain", "-n", NS)
