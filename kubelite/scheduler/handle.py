@@ -21,6 +21,14 @@ def _no_namespace_labels(namespace: str) -> dict[str, str] | None:
     return None
 
 
+def _no_claim(namespace: str, name: str) -> dict[str, Any] | None:
+    return None
+
+
+def _no_object(name: str) -> dict[str, Any] | None:
+    return None
+
+
 def _no_selectors(pod: dict[str, Any]) -> list[api_labels.Selector]:
     return []
 
@@ -35,6 +43,10 @@ class Handle:
     # selectors of the Services, ReplicationControllers, ReplicaSets and StatefulSets that
     # select the pod: the default topology spread constraints spread by them
     spread_selectors: Callable[[dict[str, Any]], list[api_labels.Selector]] = _no_selectors
+    # PersistentVolumeClaim by namespace and name, PersistentVolume and StorageClass by name
+    claim: Callable[[str, str], dict[str, Any] | None] = _no_claim
+    volume: Callable[[str], dict[str, Any] | None] = _no_object
+    storage_class: Callable[[str], dict[str, Any] | None] = _no_object
     # writes pods/<name>/binding; raises an api.errors.APIError on failure
     bind: Callable[[dict[str, Any], str], Awaitable[None]] | None = None
     run_filters: Callable[

@@ -24,6 +24,7 @@ from kubelite.scheduler.plugins import (
     node_unschedulable,
     pod_topology_spread,
     taint_toleration,
+    volume_binding,
 )
 
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
@@ -36,6 +37,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
     (node_affinity.NAME, 2),
     (node_ports.NAME, 0),
     (node_resources_fit.NAME, 1),
+    (volume_binding.NAME, 0),
     (pod_topology_spread.NAME, 2),
     (inter_pod_affinity.NAME, 2),
     (node_resources_balanced_allocation.NAME, 1),
@@ -49,7 +51,7 @@ def registry() -> dict[str, ModuleType]:
     modules = (
         default_binder, default_preemption, inter_pod_affinity, node_affinity, node_name, node_ports,
         node_resources_balanced_allocation, node_resources_fit, node_unschedulable, pod_topology_spread,
-        taint_toleration,
+        taint_toleration, volume_binding,
     )
     out: dict[str, ModuleType] = {}
     for module in modules:

@@ -29,6 +29,12 @@ NODE_DELETE = ("Node", "Delete")
 ASSIGNED_POD_ADD = ("AssignedPod", "Add")
 ASSIGNED_POD_UPDATE = ("AssignedPod", "Update")
 ASSIGNED_POD_DELETE = ("AssignedPod", "Delete")
+PVC_ADD = ("PersistentVolumeClaim", "Add")
+PVC_UPDATE = ("PersistentVolumeClaim", "Update")
+PV_ADD = ("PersistentVolume", "Add")
+PV_UPDATE = ("PersistentVolume", "Update")
+STORAGE_CLASS_ADD = ("StorageClass", "Add")
+STORAGE_CLASS_UPDATE = ("StorageClass", "Update")
 ClusterEvent = tuple[str, str]
 
 

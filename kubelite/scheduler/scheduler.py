@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from kubelite.api import errors
 from kubelite.api import labels as api_labels
 from kubelite.client import events, factory, informer, rest
 from kubelite.scheduler import fiterror, framework, handle, nodeinfo, outcome, profile, protocol, queue
+from kubelite.scheduler.plugins import volume_binding
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +51,9 @@ def _node_shape(node: Obj) -> tuple[Any, ...]:
     """What scheduling reads of a node; heartbeat-only updates leave it unchanged."""
     status = node.get("status") or {}
     conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or ()}
+    annotations = node["metadata"].get("annotations") or {}
     return (node["metadata"].get("labels"), node.get("spec"), status.get("allocatable"),
-            conditions)
+            conditions, annotations.get(volume_binding.LOCAL_PATH_ROOT))
 
 
 def _pod_shape(pod: Obj) -> tuple[Any, ...]:
@@ -74,9 +77,14 @@ class Scheduler:
             (informers.informer("apps/v1", "ReplicaSet"), True),
             (informers.informer("apps/v1", "StatefulSet"), True),
         ]
+        self.claims = informers.informer("v1", "PersistentVolumeClaim")
+        self.volumes = informers.informer("v1", "PersistentVolume")
+        self.storage_classes = informers.informer("storage.k8s.io/v1", "StorageClass")
         self.cache = nodeinfo.Cache()
         self.handle = handle.Handle(cache=self.cache, namespace_labels=self._namespace_labels,
-                                    spread_selectors=self._spread_selectors, bind=self._bind_call)
+                                    spread_selectors=self._spread_selectors, bind=self._bind_call,
+                                    claim=self._claim, volume=self.volumes.get,
+                                    storage_class=self.storage_classes.get)
         self.framework = profile.new_framework(
             self.handle, percentage_of_nodes_to_score=options.percentage_of_nodes_to_score)
         self.queue = queue.SchedulingQueue(plugins_for_events=self.framework.plugins_for_events())
@@ -86,6 +94,7 @@ class Scheduler:
                                                   self._node_deleted))
         self.pods.add_handlers(informer.Handlers(self._pod_added, self._pod_updated,
                                                  self._pod_deleted))
+        self._add_storage_handlers()
 
     # -- lookups the plugins use -------------------------------------------------------
 
@@ -114,6 +123,9 @@ class Scheduler:
                     out.append(selector)
         return out
 
+    def _claim(self, namespace: str, name: str) -> Obj | None:
+        return self.claims.get(f"{namespace}/{name}")
+
     async def _bind_call(self, pod: Obj, node_name: str) -> None:
         meta = pod["metadata"]
         await self.client.bind(meta["namespace"], meta["name"], node_name, meta.get("uid", ""))
@@ -133,6 +145,25 @@ class Scheduler:
     def _node_deleted(self, node: Obj) -> None:
         self.cache.remove_node(node["metadata"]["name"])
         self.queue.on_event(protocol.NODE_DELETE)
+
+    def _add_storage_handlers(self) -> None:
+        """Claims, volumes and classes coming or changing may let waiting pods fit."""
+        def claim_event(event: protocol.ClusterEvent) -> Callable[..., None]:
+            return lambda *objs: self._on_event(event, _uses_claim(objs[-1]))
+
+        def any_event(event: protocol.ClusterEvent) -> Callable[..., None]:
+            return lambda *objs: self._on_event(event)
+
+        for inf, add, update, wrap in (
+            (self.claims, protocol.PVC_ADD, protocol.PVC_UPDATE, claim_event),
+            (self.volumes, protocol.PV_ADD, protocol.PV_UPDATE, any_event),
+            (self.storage_classes, protocol.STORAGE_CLASS_ADD, protocol.STORAGE_CLASS_UPDATE, any_event),
+        ):
+            inf.add_handlers(informer.Handlers(wrap(add), wrap(update)))
+
+    def _on_event(self, event: protocol.ClusterEvent,
+                  accept: Callable[[queue.QueuedPodInfo], bool] | None = None) -> None:
+        self.queue.on_event(event, accept)
 
     def _pod_added(self, pod: Obj) -> None:
         if assigned(pod):
@@ -168,7 +199,8 @@ class Scheduler:
     async def run(self) -> None:
         """Schedule until cancelled (the informers must have been started)."""
         await asyncio.gather(*(inf.wait_synced() for inf in (
-            self.pods, self.nodes, self.namespaces, *(i for i, _ in self._selecting))))
+            self.pods, self.nodes, self.namespaces, *(i for i, _ in self._selecting),
+            self.claims, self.volumes, self.storage_classes)))
         log.info("scheduler started nodes=%d pending=%s", len(self.cache), self.queue.pending())
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._flush_loop())
@@ -262,6 +294,17 @@ class Scheduler:
                 if not errors.is_not_found(e):
                     log.warning("preemption victim not deleted pod=%s/%s error=%s",
                                 meta["namespace"], meta["name"], e)
+
+
+def _uses_claim(claim: Obj) -> Callable[[queue.QueuedPodInfo], bool]:
+    """Whether a queued pod uses the claim (upstream's queueing hint for claim events)."""
+    meta = claim["metadata"]
+
+    def accept(info: queue.QueuedPodInfo) -> bool:
+        pod = info.pod
+        return (pod["metadata"].get("namespace") or "default") == meta.get("namespace") and any(
+            name == meta.get("name") for name, _ in volume_binding.claim_names(pod))
+    return accept
 
 
 def _failure_status(pod: Obj, message: str, nominated: protocol.PostFilterResult | None,

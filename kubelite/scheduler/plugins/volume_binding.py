@@ -1,0 +1,188 @@
+"""VolumeBinding: a pod fits only nodes where every PersistentVolumeClaim it uses can be used.
+
+PreFilter rejects a pod whose claims are missing, being deleted or lost, or that has an
+unbound claim of an Immediate-mode class (the binder must bind it first). Filter checks,
+per node, that each bound claim's PV allows the node (spec.nodeAffinity), and that each
+unbound WaitForFirstConsumer claim could be provisioned there: kubelite's local-path
+provisioner only serves nodes that advertise a local-path root. A pod without claims
+is skipped at PreFilter and costs nothing more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubelite.scheduler import handle as handle_mod
+from kubelite.scheduler import nodeinfo, nodeselector, podinfo, protocol
+
+NAME = "VolumeBinding"
+ERR_NODE_CONFLICT = "node(s) had volume node affinity conflict"
+ERR_BIND_CONFLICT = "node(s) didn't find available persistent volumes to bind"
+ERR_NO_LOCAL_PATH = "node(s) did not offer local-path storage (no kubelite.io/local-path-root annotation)"
+ERR_PV_NOT_EXIST = "pvc(s) bound to non-existent pv(s)"
+ERR_UNBOUND_IMMEDIATE = "pod has unbound immediate PersistentVolumeClaims"
+
+LOCAL_PATH_PROVISIONER = "kubelite.io/local-path"
+LOCAL_PATH_ROOT = "kubelite.io/local-path-root"
+SELECTED_NODE = "volume.kubernetes.io/selected-node"
+BETA_CLASS_ANNOTATION = "volume.beta.kubernetes.io/storage-class"
+WAIT_FOR_FIRST_CONSUMER = "WaitForFirstConsumer"
+
+Obj = dict[str, Any]
+
+
+@dataclass
+class _State:
+    """The pod's claims sorted once per cycle: bound ones with their PV (None: missing)."""
+
+    bound: list[tuple[Obj, Obj | None]] = field(default_factory=list)
+    delayed: list[tuple[Obj, Obj | None]] = field(default_factory=list)  # (claim, class)
+
+
+def claim_names(pod: Obj) -> list[tuple[str, bool]]:
+    """(claim name, is ephemeral) of every volume backed by a claim, in volume order."""
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    out = []
+    for volume in spec.get("volumes") or ():
+        pvc = volume.get("persistentVolumeClaim")
+        if pvc is not None:
+            out.append((pvc.get("claimName") or "", False))
+        elif volume.get("ephemeral") is not None:
+            out.append((f"{meta.get('name', '')}-{volume.get('name', '')}", True))
+    return out
+
+
+def claim_class(claim: Obj) -> str:
+    """The claim's class name: the beta annotation wins over spec.storageClassName."""
+    annotations = claim["metadata"].get("annotations") or {}
+    if BETA_CLASS_ANNOTATION in annotations:
+        return annotations[BETA_CLASS_ANNOTATION] or ""
+    return (claim.get("spec") or {}).get("storageClassName") or ""
+
+
+def claim_problem(pod: Obj, claim: Obj | None, name: str, ephemeral: bool) -> str:
+    """Why the claim makes the pod unschedulable on every node, or ""."""
+    if claim is None:
+        if ephemeral:
+            return f'waiting for ephemeral volume controller to create the persistentvolumeclaim "{name}"'
+        return f'persistentvolumeclaim "{name}" not found'
+    if (claim.get("status") or {}).get("phase") == "Lost":
+        volume_name = (claim.get("spec") or {}).get("volumeName") or ""
+        return f'persistentvolumeclaim "{name}" bound to non-existent persistentvolume "{volume_name}"'
+    if claim["metadata"].get("deletionTimestamp"):
+        return f'persistentvolumeclaim "{name}" is being deleted'
+    if ephemeral and not _owned_by(claim, pod):
+        pod_meta = pod["metadata"]
+        return (f"PVC {claim['metadata'].get('namespace')}/{name} was not created for pod "
+                f"{pod_meta.get('namespace')}/{pod_meta.get('name')} (pod is not owner)")
+    return ""
+
+
+def _owned_by(claim: Obj, pod: Obj) -> bool:
+    uid = pod["metadata"].get("uid")
+    return any(ref.get("controller") and ref.get("uid") == uid
+               for ref in claim["metadata"].get("ownerReferences") or ())
+
+
+class VolumeBinding:
+    name = NAME
+
+    def __init__(self, handle: handle_mod.Handle) -> None:
+        self.handle = handle
+
+    def pre_filter(
+        self, state: protocol.CycleState, pod: podinfo.PodInfo, nodes: list[nodeinfo.NodeInfo]
+    ) -> tuple[protocol.PreFilterResult | None, protocol.Status | None]:
+        if not pod.spec.get("volumes"):
+            return None, protocol.SKIP
+        names = claim_names(pod.pod)
+        if not names:
+            return None, protocol.SKIP
+        claims = []
+        for name, ephemeral in names:
+            claim = self.handle.claim(pod.namespace, name)
+            problem = claim_problem(pod.pod, claim, name, ephemeral)
+            if problem or claim is None:
+                return None, protocol.unresolvable(problem)
+            claims.append(claim)
+        sorted_claims, immediate = self._sort(claims)
+        if immediate:
+            return None, protocol.unresolvable(ERR_UNBOUND_IMMEDIATE)
+        state[NAME] = sorted_claims
+        return None, None
+
+    def _sort(self, claims: list[Obj]) -> tuple[_State, bool]:
+        """Bound and delayed claims; True when an unbound claim binds immediately."""
+        out = _State()
+        for claim in claims:
+            volume_name = (claim.get("spec") or {}).get("volumeName")
+            if volume_name:
+                out.bound.append((claim, self.handle.volume(volume_name)))
+                continue
+            class_name = claim_class(claim)
+            storage_class = self.handle.storage_class(class_name) if class_name else None
+            if storage_class is None or storage_class.get("volumeBindingMode") != WAIT_FOR_FIRST_CONSUMER:
+                return out, True
+            out.delayed.append((claim, storage_class))
+        return out, False
+
+    def filter(
+        self, state: protocol.CycleState, pod: podinfo.PodInfo, node: nodeinfo.NodeInfo
+    ) -> protocol.Status | None:
+        claims: _State = state[NAME]
+        reasons = []
+        if not _bound_fit(claims.bound, node):
+            reasons.append(ERR_NODE_CONFLICT)
+        unbound = _unbound_reason(claims.delayed, node)
+        if unbound:
+            reasons.append(unbound)
+        if any(volume is None for _, volume in claims.bound):
+            reasons.append(ERR_PV_NOT_EXIST)
+        if not reasons:
+            return None
+        return protocol.Status(protocol.Code.UNSCHEDULABLE_AND_UNRESOLVABLE, tuple(reasons), NAME)
+
+    def events_to_register(self) -> tuple[protocol.ClusterEvent, ...]:
+        return (
+            protocol.PVC_ADD, protocol.PVC_UPDATE, protocol.PV_ADD, protocol.PV_UPDATE,
+            protocol.STORAGE_CLASS_ADD, protocol.STORAGE_CLASS_UPDATE,
+            protocol.NODE_ADD, protocol.NODE_UPDATE,
+        )
+
+
+def _bound_fit(bound: list[tuple[Obj, Obj | None]], node: nodeinfo.NodeInfo) -> bool:
+    """Whether every existing bound PV's required node affinity admits the node."""
+    for _, volume in bound:
+        if volume is None:
+            continue
+        required = ((volume.get("spec") or {}).get("nodeAffinity") or {}).get("required")
+        if required is None:
+            continue
+        if not nodeselector.matches_terms(required.get("nodeSelectorTerms") or [], node.labels, node.name):
+            return False
+    return True
+
+
+def _unbound_reason(delayed: list[tuple[Obj, Obj | None]], node: nodeinfo.NodeInfo) -> str:
+    """Why some WaitForFirstConsumer claim could not get a volume on the node, or ""."""
+    for claim, storage_class in delayed:
+        selected = (claim["metadata"].get("annotations") or {}).get(SELECTED_NODE)
+        if selected is not None and selected != node.name:
+            return ERR_BIND_CONFLICT
+        if (storage_class or {}).get("provisioner") == LOCAL_PATH_PROVISIONER and not _local_path_root(node):
+            return ERR_NO_LOCAL_PATH
+    return ""
+
+
+def _local_path_root(node: nodeinfo.NodeInfo) -> str:
+    annotations = ((node.node or {}).get("metadata") or {}).get("annotations") or {}
+    return annotations.get(LOCAL_PATH_ROOT) or ""
+
+
+def new(args: dict[str, Any] | None, handle: handle_mod.Handle) -> VolumeBinding:
+    """args: VolumeBindingArgs upstream; only bindTimeoutSeconds is accepted (and unused)."""
+    unknown = set(args or {}) - {"bindTimeoutSeconds"}
+    if unknown:
+        raise ValueError(f"VolumeBinding: unknown args {sorted(unknown)}")
+    return VolumeBinding(handle)
