@@ -5,41 +5,29 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from kubelite.api import registry
-from kubelite.apiserver import context, objects, params, strategy, watchcache
+from kubelite.apiserver import context, strategy
 from kubelite.apiserver.handlers import write
-from kubelite.storage import sqlite
+from tests.apiserver.conftest import OPTS
 
 Obj = dict[str, Any]
-OPTS = params.WriteOptions(False, "test", "Strict", False)
 INGRESS_DEFAULT = "ingressclass.kubernetes.io/is-default-class"
 STORAGE_DEFAULT = "storageclass.kubernetes.io/is-default-class"
 STORAGE_DEFAULT_BETA = "storageclass.beta.kubernetes.io/is-default-class"
 
 
-@pytest.fixture
-async def ctx(tmp_path, monkeypatch) -> AsyncIterator[context.Context]:  # type: ignore[no-untyped-def]
-    # every write one second later than the one before: "newest" is then well defined
+@pytest.fixture(autouse=True)
+def one_second_per_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every write a second after the one before: "newest" is then well defined."""
     seconds = itertools.count(1)
 
     def tick() -> str:
         n = next(seconds)
         return f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}Z"
     monkeypatch.setattr(strategy, "now_rfc3339", tick)
-    store = sqlite.SQLiteStore(str(tmp_path / "db"), compact_interval=0)
-    await store.start()
-    cache = watchcache.Cache(store)
-    await cache.start()
-    c = context.Context(registry.Registry(), objects.Objects(store, cache), cache)
-    await write.create_object(c, c.namespace_type(), {"metadata": {"name": "default"}}, "", OPTS)
-    yield c
-    await cache.stop()
-    await store.close()
 
 
 async def create(c: context.Context, resource: tuple[str, str, str], obj: Obj) -> Obj:

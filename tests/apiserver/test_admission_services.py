@@ -5,32 +5,17 @@ from __future__ import annotations
 import asyncio
 import copy
 import ipaddress
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from kubelite.api import errors, registry
-from kubelite.apiserver import admission_services, context, objects, params, watchcache
+from kubelite.api import errors
+from kubelite.apiserver import admission_services, context
 from kubelite.apiserver.handlers import write
-from kubelite.storage import sqlite
+from tests.apiserver.conftest import OPTS
 
 Obj = dict[str, Any]
-OPTS = params.WriteOptions(False, "test", "Strict", False)
 RANGE = ipaddress.ip_network("10.43.0.0/16")
-
-
-@pytest.fixture
-async def ctx(tmp_path) -> AsyncIterator[context.Context]:  # type: ignore[no-untyped-def]
-    store = sqlite.SQLiteStore(str(tmp_path / "db"), compact_interval=0)
-    await store.start()
-    cache = watchcache.Cache(store)
-    await cache.start()
-    c = context.Context(registry.Registry(), objects.Objects(store, cache), cache)
-    await write.create_object(c, c.namespace_type(), {"metadata": {"name": "default"}}, "", OPTS)
-    yield c
-    await cache.stop()
-    await store.close()
 
 
 def svc(name: str, type_: str = "ClusterIP", **spec: Any) -> Obj:
