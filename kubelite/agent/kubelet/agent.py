@@ -2,7 +2,8 @@
 
 Data layout under `data_dir` (<server data dir>/agent): images/ (the image store),
 runtime/ (bundles, sandboxes), runc/ or crun/ (the OCI runtime's state), pods/<uid>/
-(volumes), logs/ (CRI container logs). Where containers cannot run (not root, runc missing)
+(volumes), logs/ (CRI container logs), storage/ (the local-path provisioner's volumes,
+advertised on the Node). Where containers cannot run (not root, runc missing)
 the node still registers, reports Ready=False naming what is missing, and runs no pods.
 """
 
@@ -20,6 +21,7 @@ from kubelite.agent.kubelet import (
     adopt,
     backoff,
     dnsconfig,
+    localpath,
     node,
     objects,
     podworkers,
@@ -79,10 +81,11 @@ class Agent:
         self.name = options.node_name or default_node_name()
         self.binary = ocibinary.resolve(options.oci_runtime)
         self.recorder = events.Recorder(client, "kubelet", self.name)
+        self.storage_root = localpath.root_dir(options.data_dir)
         self.node = node.NodeManager(client, node.NodeConfig(
             name=self.name, ip=options.node_ip, max_pods=options.max_pods,
             runc_binary=self.binary.path, lease_seconds=options.lease_seconds,
-            api_port=options.api_port), self.recorder)
+            api_port=options.api_port, local_path_root=self.storage_root), self.recorder)
         self.runtime: oci.OCIRuntime | None = None
         self.net: podnet.PodNetwork | None = None
         self.api: nodeapi.NodeAPI | None = None
@@ -122,12 +125,17 @@ class Agent:
     async def run(self) -> None:
         """Run until cancelled; pods keep running if the agent is cancelled (like a kubelet)."""
         os.makedirs(self.opts.data_dir, exist_ok=True)
+        os.makedirs(self.storage_root, exist_ok=True)
         sock = nodeapi.bind(self.opts.node_ip, self.opts.api_port)
         self.node.cfg = dataclasses.replace(self.node.cfg, api_port=sock.getsockname()[1])
         await self._register()
         try:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self.node.run(), name="node-status")
+                tg.create_task(localpath.Reclaimer(
+                    self.client, self.name, self.storage_root,
+                    events.Recorder(self.client, "local-path-provisioner", self.name)).run(),
+                    name="local-path-reclaim")
                 if self.node.problem:
                     return
                 self.net = await nodecidr.start(self.client, self.name, self.opts.data_dir,

@@ -23,6 +23,9 @@ from kubelite.client import events, rest
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 KUBELET_VERSION = "v1.32.4-kubelite"
+# Where this node keeps the local-path provisioner's volumes (absolute): the provisioner
+# gives a node without it no volumes.
+LOCAL_PATH_ROOT = "kubelite.io/local-path-root"
 ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 
 
@@ -36,6 +39,7 @@ class NodeConfig:
     report_seconds: float = 60.0
     status_period: float = 10.0
     api_port: int = 10250  # the node API (kubelet) port, published as daemonEndpoints
+    local_path_root: str = ""  # advertised as the LOCAL_PATH_ROOT annotation when set
 
 
 def runtime_problem(runc_binary: str) -> str:
@@ -152,6 +156,13 @@ class NodeManager:
         self._last: Obj = {}
         self._last_write = 0.0
 
+    def annotations(self) -> dict[str, str]:
+        """The annotations this agent owns on its Node."""
+        out = {"node.alpha.kubernetes.io/ttl": "0"}
+        if self.cfg.local_path_root:
+            out[LOCAL_PATH_ROOT] = self.cfg.local_path_root
+        return out
+
     def node_object(self) -> Obj:
         labels = {"kubernetes.io/hostname": self.cfg.name, "kubernetes.io/os": "linux",
                   "kubernetes.io/arch": ARCH.get(platform.machine(), platform.machine())}
@@ -159,8 +170,19 @@ class NodeManager:
         st["conditions"] = stamp(st["conditions"], [], events.now())
         return {"apiVersion": "v1", "kind": "Node",
                 "metadata": {"name": self.cfg.name, "labels": labels,
-                             "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
+                             "annotations": self.annotations()},
                 "spec": {}, "status": st}
+
+    async def _adopt(self) -> Obj:
+        """The existing Node of this name, with this agent's annotations (re)applied: the
+        agent's data dir, and so its local-path root, may have moved since."""
+        node = await self.client.get(self._node_rt, self.cfg.name)
+        mine = self.annotations()
+        have = node["metadata"].get("annotations") or {}
+        if any(have.get(k) != v for k, v in mine.items()):
+            node = await self.client.patch(self._node_rt, self.cfg.name,
+                                           {"metadata": {"annotations": mine}})
+        return node
 
     async def register(self) -> Obj:
         """Create the Node, or adopt an existing one of the same name."""
@@ -170,7 +192,7 @@ class NodeManager:
         except errors.APIError as e:
             if not errors.is_already_exists(e):
                 raise
-            node = await self.client.get(self._node_rt, self.cfg.name)
+            node = await self._adopt()
         if self.problem:
             log.error("node cannot run containers node=%s problem=%r", self.cfg.name, self.problem)
             self.recorder.event(node, "Warning", "ContainerRuntimeUnavailable", self.problem)

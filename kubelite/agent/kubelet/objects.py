@@ -1,4 +1,5 @@
-"""ConfigMaps and Secrets as pods reference them (env, volumes), read through the API."""
+"""ConfigMaps, Secrets, PersistentVolumeClaims and PersistentVolumes as pods reference them
+(env, volumes), read through the API."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ Obj = dict[str, Any]
 
 
 class Missing(LookupError):
-    """A referenced ConfigMap, Secret or key does not exist (yet)."""
+    """A referenced ConfigMap, Secret, claim, volume or key does not exist (yet), or is not
+    usable yet (an unbound claim)."""
 
 
 class Objects:
@@ -20,6 +22,8 @@ class Objects:
         self.client = client
         self._cm = client.resource("v1", "ConfigMap")
         self._secret = client.resource("v1", "Secret")
+        self._claim = client.resource("v1", "PersistentVolumeClaim")
+        self._volume = client.resource("v1", "PersistentVolume")
 
     async def _get(self, rt: Any, namespace: str, name: str) -> Obj | None:
         try:
@@ -28,6 +32,14 @@ class Objects:
             if errors.is_not_found(e):
                 return None
             raise
+
+    async def claim(self, namespace: str, name: str) -> Obj | None:
+        """The PersistentVolumeClaim; None when it does not exist."""
+        return await self._get(self._claim, namespace, name)
+
+    async def volume(self, name: str) -> Obj | None:
+        """The PersistentVolume; None when it does not exist."""
+        return await self._get(self._volume, "", name)
 
     async def data(self, kind: str, namespace: str, name: str) -> dict[str, bytes] | None:
         """The decoded data of a ConfigMap or Secret; None when it does not exist."""

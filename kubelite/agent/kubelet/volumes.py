@@ -5,6 +5,11 @@ emptyDir (medium Memory: a tmpfs), hostPath, and the file-projecting kinds (conf
 secret, downwardAPI, projected) written with atomicdir, so re-running `setup` on every
 pod sync updates them in place when their source changes. A missing non-optional
 ConfigMap/Secret raises objects.Missing: the caller emits FailedMount and retries.
+
+A persistentVolumeClaim volume is the directory of the PersistentVolume bound to the claim
+(hostPath or local); once resolved, `<pods dir>/<uid>/volumes/<name>` is a symlink to it, so
+a running pod keeps its volume whatever later happens to the claim (as a kubelet keeps a
+mounted volume). A claim with readOnly: true is mounted read-only in every container.
 """
 
 from __future__ import annotations
@@ -20,20 +25,46 @@ from kubelite.api import quantity
 
 Obj = dict[str, Any]
 PROJECTED = ("configMap", "secret", "downwardAPI", "projected")
+PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
+LOCAL_PATH_PROVISIONER = "kubelite.io/local-path"
+# PersistentVolumeSpec fields that are not the volume's source.
+PV_NOT_SOURCE = frozenset({
+    "accessModes", "capacity", "claimRef", "mountOptions", "nodeAffinity",
+    "persistentVolumeReclaimPolicy", "storageClassName", "volumeMode",
+    "volumeAttributesClassName"})
+
+
+class Paths(dict[str, str]):
+    """Volume name -> host path, plus the volumes every container mounts read-only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.readonly: set[str] = set()
+
+
+class _Unprocessed(objects.Missing):
+    """The claim behind a volume does not resolve to a usable PersistentVolume (yet)."""
 
 
 def volume_dir(pod_dir: str, name: str) -> str:
     return os.path.join(pod_dir, "volumes", name)
 
 
-async def setup(objs: objects.Objects, pod: Obj, pod_dir: str) -> dict[str, str]:
+async def setup(objs: objects.Objects, pod: Obj, pod_dir: str) -> Paths:
     """Create or refresh every volume of the pod; return name -> host path."""
-    out = {}
+    out = Paths()
     for vol in (pod.get("spec") or {}).get("volumes") or []:
+        name = vol["name"]
         try:
-            out[vol["name"]] = await _setup_one(objs, pod, vol, volume_dir(pod_dir, vol["name"]))
+            out[name] = await _setup_one(objs, pod, vol, volume_dir(pod_dir, name))
+        except _Unprocessed as e:
+            raise objects.Missing(
+                f"Unable to attach or mount volumes: unmounted volumes=[{name}], unattached "
+                f"volumes=[], failed to process volumes=[{name}]: {e}") from e
         except (objects.Missing, ValueError, OSError, subprocess.CalledProcessError) as e:
-            raise objects.Missing(f'MountVolume.SetUp failed for volume "{vol["name"]}" : {e}') from e
+            raise objects.Missing(f'MountVolume.SetUp failed for volume "{name}" : {e}') from e
+        if (vol.get("persistentVolumeClaim") or {}).get("readOnly"):
+            out.readonly.add(name)
     return out
 
 
@@ -42,6 +73,8 @@ async def _setup_one(objs: objects.Objects, pod: Obj, vol: Obj, path: str) -> st
         return _empty_dir(vol["emptyDir"] or {}, path)
     if "hostPath" in vol:
         return _host_path(vol["hostPath"])
+    if "persistentVolumeClaim" in vol:
+        return await _claim(objs, pod, vol["persistentVolumeClaim"] or {}, path)
     for kind in PROJECTED:
         if kind in vol:
             files = await _files(objs, pod, kind, vol[kind] or {})
@@ -64,10 +97,11 @@ def _empty_dir(src: Obj, path: str) -> str:
     return path
 
 
-def _host_path(src: Obj) -> str:
+def _host_path(src: Obj, dir_mode: int = 0o755) -> str:
     path, kind = src["path"], src.get("type") or ""
-    if kind == "DirectoryOrCreate":
-        os.makedirs(path, mode=0o755, exist_ok=True)
+    if kind == "DirectoryOrCreate" and not os.path.isdir(path):
+        os.makedirs(path, mode=dir_mode, exist_ok=True)
+        os.chmod(path, dir_mode)   # not narrowed by the umask
     elif kind == "FileOrCreate" and not os.path.exists(path):
         os.makedirs(os.path.dirname(path) or "/", exist_ok=True)
         open(path, "a").close()
@@ -76,6 +110,73 @@ def _host_path(src: Obj) -> str:
     if kind in checks and not checks[kind](path):
         raise objects.Missing(f"hostPath type check failed: {path} is not a {kind}")
     return path
+
+
+async def _claim(objs: objects.Objects, pod: Obj, src: Obj, link: str) -> str:
+    """The host directory of the volume bound to the claim, remembered as a symlink at
+    `link` once resolved."""
+    if os.path.islink(link):
+        return os.readlink(link)
+    ns, name = pod["metadata"]["namespace"], src.get("claimName") or ""
+    try:
+        pv = await _bound_volume(objs, ns, name)
+    except objects.Missing as e:
+        raise _Unprocessed(f"error processing PVC {ns}/{name}: {e}") from e
+    path = _volume_path(pv)
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    os.symlink(path, link)
+    return path
+
+
+async def _bound_volume(objs: objects.Objects, namespace: str, name: str) -> Obj:
+    """The PersistentVolume bound to the claim; objects.Missing saying why not."""
+    claim = await objs.claim(namespace, name)
+    if claim is None:
+        raise objects.Missing(f'failed to fetch PVC from API server: persistentvolumeclaims '
+                              f'"{name}" not found')
+    if claim["metadata"].get("deletionTimestamp"):
+        raise objects.Missing("PVC is being deleted")
+    if (claim.get("status") or {}).get("phase") != "Bound":
+        raise objects.Missing("PVC is not bound")
+    pv_name = (claim.get("spec") or {}).get("volumeName") or ""
+    if not pv_name:
+        raise objects.Missing("PVC has empty pvc.Spec.VolumeName")
+    pv = await objs.volume(pv_name)
+    if pv is None:
+        raise objects.Missing(f'failed to fetch PV {pv_name} from API server: '
+                              f'persistentvolumes "{pv_name}" not found')
+    ref = (pv.get("spec") or {}).get("claimRef")
+    if not ref:
+        raise objects.Missing(f"found PV object {pv_name} but it has a nil pv.Spec.ClaimRef "
+                              "indicating it is not yet bound to the claim")
+    if ref.get("uid") != claim["metadata"].get("uid"):
+        raise objects.Missing(f"found PV object {pv_name} but its pv.Spec.ClaimRef.UID "
+                              f"{ref.get('uid')} does not point to claim.UID "
+                              f"{claim['metadata'].get('uid')}")
+    return pv
+
+
+def _volume_path(pv: Obj) -> str:
+    """The host directory of a hostPath or local PersistentVolume."""
+    spec, name = pv.get("spec") or {}, pv["metadata"]["name"]
+    if spec.get("volumeMode") == "Block":
+        raise objects.Missing(f"PersistentVolume {name} has volumeMode Block, but is "
+                              "specified in volumeMounts")
+    if "hostPath" in spec:
+        # The local-path provisioner's directories are world-writable, as k3s's are.
+        provisioned = (pv["metadata"].get("annotations") or {}).get(PROVISIONED_BY) == \
+            LOCAL_PATH_PROVISIONER
+        return _host_path(spec["hostPath"] or {}, 0o777 if provisioned else 0o755)
+    if "local" in spec:
+        path = (spec["local"] or {}).get("path") or ""
+        if not os.path.isdir(path):
+            raise objects.Missing(f"local volume path {path!r} of PersistentVolume {name} "
+                                  "is not a directory")
+        return str(path)
+    sources = sorted(k for k in spec if k not in PV_NOT_SOURCE)
+    raise objects.Missing(f"PersistentVolume {name} has unsupported volume source "
+                          f"{', '.join(sources) or '(none)'}: this node mounts hostPath and "
+                          "local volumes only")
 
 
 async def _files(objs: objects.Objects, pod: Obj, kind: str, src: Obj) -> atomicdir.Files:
@@ -120,6 +221,7 @@ def _downward(pod: Obj, item: Obj) -> str:
 def mounts(container: Obj, paths: dict[str, str]) -> tuple[protocol.Mount, ...]:
     """The container's volumeMounts as runtime bind mounts."""
     out = []
+    always_ro = paths.readonly if isinstance(paths, Paths) else set()
     for vm in container.get("volumeMounts") or []:
         host = paths[vm["name"]]
         if vm.get("subPath"):
@@ -127,7 +229,7 @@ def mounts(container: Obj, paths: dict[str, str]) -> tuple[protocol.Mount, ...]:
             if not os.path.exists(host):
                 os.makedirs(host, exist_ok=True)
         out.append(protocol.Mount(host_path=host, container_path=vm["mountPath"],
-                                  readonly=bool(vm.get("readOnly")),
+                                  readonly=bool(vm.get("readOnly")) or vm["name"] in always_ro,
                                   propagation=vm.get("mountPropagation") or "private"))
     return tuple(out)
 
