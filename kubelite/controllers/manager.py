@@ -21,6 +21,7 @@ from kubelite.controllers import (
     tainteviction,
 )
 from kubelite.controllers.gc import collector as gc_collector
+from kubelite.controllers.volume import binder as volume_binder
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def _builders(opts: Options) -> list[Callable[[rest.Client, factory.InformerFact
         lambda c, f: nodeipam.NodeIPAMController(c, f, cluster_cidr=opts.cluster_cidr,
                                                  mask_size=opts.node_cidr_mask_size),
         deployment.DeploymentController,
+        volume_binder.PersistentVolumeBinder,
     ]
     return builders
 

@@ -1,0 +1,1 @@
+"""Persistent volumes: binding claims to volumes (binder) and provisioning volumes."""
