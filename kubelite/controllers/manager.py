@@ -22,6 +22,7 @@ from kubelite.controllers import (
 )
 from kubelite.controllers.gc import collector as gc_collector
 from kubelite.controllers.volume import binder as volume_binder
+from kubelite.controllers.volume import provisioner as volume_provisioner
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ def _builders(opts: Options) -> list[Callable[[rest.Client, factory.InformerFact
                                                  mask_size=opts.node_cidr_mask_size),
         deployment.DeploymentController,
         volume_binder.PersistentVolumeBinder,
+        volume_provisioner.LocalPathProvisioner,
     ]
     return builders
 

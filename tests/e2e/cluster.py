@@ -10,8 +10,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 KUBECTL = "/usr/bin/kubectl"
 
@@ -113,3 +114,19 @@ def _wait_ready(cluster: Cluster, timeout: float) -> None:
         time.sleep(0.05)
     cluster.stop()
     raise RuntimeError(f"kubelite server not ready in {timeout}s:\n{cluster.server_log()}")
+
+
+T = TypeVar("T")
+
+
+def wait_for(what: str, produce: Callable[[], T], ok: Callable[[T], bool],
+             timeout: float = 30) -> T:
+    """Poll `produce()` until `ok` accepts what it gave (state served by the cluster)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = produce()
+        if ok(got):
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; last: {got!r}")
+        time.sleep(0.2)

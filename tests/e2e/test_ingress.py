@@ -14,8 +14,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, Self, TypeVar
+from collections.abc import Iterator
+from typing import Any, Self
 
 import aiohttp
 import pytest
@@ -25,7 +25,6 @@ from kubelite.apiserver import certs as pki
 from tests.e2e import agentenv
 from tests.e2e import cluster as cluster_mod
 
-T = TypeVar("T")
 NS = "kubelite-ingress-e2e"
 HTTP, HTTPS, ADMIN, DFLT = (cluster_mod.free_port() for _ in range(4))
 READY = """    readinessProbe:
@@ -108,22 +107,9 @@ def curl(*args: str, timeout: float = 10) -> tuple[int, str]:
     return int(code or 0), body.strip()
 
 
-def wait_for(what: str, produce: Callable[[], T], ok: Callable[[T], bool],
-             timeout: float = 30) -> T:
-    """Poll `produce()` until `ok` accepts what it gave (state served by the cluster)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = produce()
-        if ok(got):
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; last: {got!r}")
-        time.sleep(0.2)
-
-
 def wait_body(url: str, want: str, *args: str) -> tuple[int, str]:
-    return wait_for(f"{url} to serve {want!r}", lambda: curl(*args, url),
-                    lambda got: got == (200, want))
+    return cluster_mod.wait_for(f"{url} to serve {want!r}", lambda: curl(*args, url),
+                                lambda got: got == (200, want))
 
 
 @pytest.fixture(scope="module")
@@ -150,9 +136,9 @@ def test_two_classes_route_on_their_own_ports(apps: cluster_mod.Cluster) -> None
     assert curl(f"http://127.0.0.1:{ADMIN}/app/hello.txt")[0] == 404
     assert curl(f"http://127.0.0.1:{HTTP}/apphello.txt")[0] == 404
     # status.loadBalancer carries the node address; kubectl prints it as ADDRESS.
-    out = wait_for("the ingress address",
-                   lambda: c.kubectl("get", "ingress", "-n", NS, "web", "ops").stdout,
-                   lambda out: out.count("127.0.0.1") == 2)
+    out = cluster_mod.wait_for("the ingress address",
+                               lambda: c.kubectl("get", "ingress", "-n", NS, "web", "ops").stdout,
+                               lambda out: out.count("127.0.0.1") == 2)
     header = out.splitlines()[0].split()
     assert header == ["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]
     assert out.splitlines()[2].split()[:4] == ["ops", "admin", "admin.local", "127.0.0.1"]
@@ -195,16 +181,16 @@ def test_missing_backend_is_a_fast_503_and_an_event(apps: cluster_mod.Cluster) -
                      + rule("broken.local", "/noport", "public", port="number: 81")
                      + rule("broken.local", "/unready", "nobody")))
     url = f"http://127.0.0.1:{HTTP}/missing"
-    _, body = wait_for("a 503", lambda: curl("-H", "Host: broken.local", url),
-                          lambda got: got[0] == 503)
+    _, body = cluster_mod.wait_for("a 503", lambda: curl("-H", "Host: broken.local", url),
+                                   lambda got: got[0] == 503)
     assert f"service {NS}/nope not found" in body
     began = time.monotonic()
     assert curl("-H", "Host: broken.local", f"http://127.0.0.1:{HTTP}/noport")[0] == 503
     assert curl("-H", "Host: broken.local", f"http://127.0.0.1:{HTTP}/unready")[0] == 503
     assert time.monotonic() - began < 5
-    events = wait_for("events on the ingress", lambda: events_of(c, "broken"),
-                      lambda evs: {e["reason"] for e in evs} >= {"ServiceNotFound",
-                                                                 "ServicePortNotFound"})
+    events = cluster_mod.wait_for(
+        "events on the ingress", lambda: events_of(c, "broken"),
+        lambda evs: {e["reason"] for e in evs} >= {"ServiceNotFound", "ServicePortNotFound"})
     missing = next(e for e in events if e["reason"] == "ServiceNotFound")
     assert missing["type"] == "Warning" and "nope" in missing["message"]
 
@@ -232,9 +218,9 @@ def test_round_robin_over_ready_pods(apps: cluster_mod.Cluster) -> None:
               "--timeout=60s", timeout=70)
     url = f"http://127.0.0.1:{HTTP}/rr/hello.txt"
 
-    wait_for("both pods to answer",
-             lambda: {curl("-H", "Host: rr.local", url)[1] for _ in range(4)},
-             lambda seen: seen == {"rr-a", "rr-b"})
+    cluster_mod.wait_for("both pods to answer",
+                         lambda: {curl("-H", "Host: rr.local", url)[1] for _ in range(4)},
+                         lambda seen: seen == {"rr-a", "rr-b"})
 
 
 class EchoBackend:
@@ -322,7 +308,7 @@ def test_websocket_headers_and_streamed_bodies(apps: cluster_mod.Cluster, tmp_pa
         apply(c, selectorless_echo(echo.port))
         apply(c, ingress("echo", "public", rule("echo.local", "/ws", "echo")))
         base = f"http://127.0.0.1:{HTTP}/ws"
-        _, body = wait_for("the echo backend", lambda: curl(
+        _, body = cluster_mod.wait_for("the echo backend", lambda: curl(
             "-H", "Host: echo.local", "-H", "X-Forwarded-For: 203.0.113.9", f"{base}/headers"),
             lambda got: got[0] == 200)
         seen = json.loads(body)
@@ -359,7 +345,8 @@ def test_large_response_streams_through(apps: cluster_mod.Cluster) -> None:
         return subprocess.run(["curl", "-sS", "--max-time", "20", "-H", "Host: big.local", "-o",
                                "/dev/null", "-w", "%{http_code} %{size_download}", url],
                               check=False, capture_output=True, text=True, timeout=30).stdout
-    assert wait_for("the big file", fetch, lambda got: got.startswith("200 ")) == f"200 {size}"
+    got = cluster_mod.wait_for("the big file", fetch, lambda got: got.startswith("200 "))
+    assert got == f"200 {size}"
 
 
 def test_kubectl_create_ingress_uses_the_default_class(apps: cluster_mod.Cluster) -> None:
@@ -377,8 +364,8 @@ def test_kubectl_create_ingress_uses_the_default_class(apps: cluster_mod.Cluster
     url = f"http://127.0.0.1:{HTTP}/hello.txt"
     wait_body(url, "admin console", "-H", "Host: plain.local")
     c.kubectl("delete", "ingress", "plain", "-n", NS)
-    wait_for("the route to go", lambda: curl("-H", "Host: plain.local", url),
-             lambda got: got[0] == 404)
+    cluster_mod.wait_for("the route to go", lambda: curl("-H", "Host: plain.local", url),
+                         lambda got: got[0] == 404)
 
 
 def test_standalone_controller_serves_beside_the_bundled_one(apps: cluster_mod.Cluster,

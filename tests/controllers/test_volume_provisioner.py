@@ -1,0 +1,59 @@
+"""The local-path provisioner's objects: the default StorageClass and the PV it writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubelite.controllers.volume import provisioner
+
+Obj = dict[str, Any]
+
+
+def claim(**spec: Any) -> Obj:
+    return {"metadata": {"name": "data", "namespace": "shop", "uid": "1234"},
+            "spec": {"accessModes": ["ReadWriteOnce"],
+                     "resources": {"requests": {"storage": "2Gi"}}, **spec}}
+
+
+def test_the_default_class_waits_for_the_first_consumer() -> None:
+    sc = provisioner.default_class()
+    assert sc["metadata"]["name"] == "local-path"
+    assert sc["metadata"]["annotations"] == {
+        "storageclass.kubernetes.io/is-default-class": "true"}
+    assert (sc["provisioner"], sc["reclaimPolicy"], sc["volumeBindingMode"]) == (
+        "kubelite.io/local-path", "Delete", "WaitForFirstConsumer")
+
+
+def test_the_volume_sits_on_the_node_and_is_pre_bound_to_its_claim() -> None:
+    sc = {"metadata": {"name": "local-path"}, "reclaimPolicy": "Retain"}
+    pv = provisioner.volume_for(claim(), sc, "node-a", "/data/storage/")
+    assert pv["metadata"] == {"name": "pvc-1234", "annotations": {
+        "pv.kubernetes.io/provisioned-by": "kubelite.io/local-path"}}
+    spec = pv["spec"]
+    assert spec["hostPath"] == {"path": "/data/storage/pvc-1234_shop_data",
+                                "type": "DirectoryOrCreate"}
+    assert spec["capacity"] == {"storage": "2Gi"}
+    assert (spec["accessModes"], spec["volumeMode"], spec["storageClassName"]) == (
+        ["ReadWriteOnce"], "Filesystem", "local-path")
+    assert spec["persistentVolumeReclaimPolicy"] == "Retain"
+    terms = spec["nodeAffinity"]["required"]["nodeSelectorTerms"]
+    assert terms == [{"matchExpressions": [
+        {"key": "kubernetes.io/hostname", "operator": "In", "values": ["node-a"]}]}]
+    assert spec["claimRef"] == {"kind": "PersistentVolumeClaim", "apiVersion": "v1",
+                                "namespace": "shop", "name": "data", "uid": "1234"}
+
+
+def test_access_modes_follow_the_claim_and_reclaim_defaults_to_delete() -> None:
+    pv = provisioner.volume_for(claim(accessModes=["ReadWriteOncePod"]),
+                                {"metadata": {"name": "x"}}, "n", "/r")
+    assert pv["spec"]["accessModes"] == ["ReadWriteOncePod"]
+    assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Delete"
+
+
+def test_claims_of_a_pod() -> None:
+    pod = {"metadata": {"namespace": "shop"}, "spec": {"volumes": [
+        {"name": "a", "persistentVolumeClaim": {"claimName": "data"}},
+        {"name": "b", "emptyDir": {}},
+        {"name": "c", "persistentVolumeClaim": {"claimName": "logs", "readOnly": True}}]}}
+    assert provisioner.claims_of(pod) == ["shop/data", "shop/logs"]
+    assert provisioner.claims_of({"metadata": {"namespace": "x"}, "spec": {}}) == []
