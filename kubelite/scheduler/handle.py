@@ -29,6 +29,10 @@ def _no_object(name: str) -> dict[str, Any] | None:
     return None
 
 
+def _no_volumes() -> list[dict[str, Any]]:
+    return []
+
+
 def _no_selectors(pod: dict[str, Any]) -> list[api_labels.Selector]:
     return []
 
@@ -47,6 +51,9 @@ class Handle:
     claim: Callable[[str, str], dict[str, Any] | None] = _no_claim
     volume: Callable[[str], dict[str, Any] | None] = _no_object
     storage_class: Callable[[str], dict[str, Any] | None] = _no_object
+    volumes: Callable[[], list[dict[str, Any]]] = _no_volumes
+    # pre-binds a volume to a claim (writes its claimRef); raises an api.errors.APIError
+    bind_volume: Callable[[dict[str, Any], dict[str, Any]], Awaitable[None]] | None = None
     # writes pods/<name>/binding; raises an api.errors.APIError on failure
     bind: Callable[[dict[str, Any], str], Awaitable[None]] | None = None
     run_filters: Callable[

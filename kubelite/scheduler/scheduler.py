@@ -20,6 +20,7 @@ from typing import Any
 from kubelite.api import errors
 from kubelite.api import labels as api_labels
 from kubelite.client import events, factory, informer, rest
+from kubelite.controllers.volume import binding as pv_binding
 from kubelite.scheduler import fiterror, framework, handle, nodeinfo, outcome, profile, protocol, queue
 from kubelite.scheduler.plugins import volume_binding
 
@@ -84,7 +85,8 @@ class Scheduler:
         self.handle = handle.Handle(cache=self.cache, namespace_labels=self._namespace_labels,
                                     spread_selectors=self._spread_selectors, bind=self._bind_call,
                                     claim=self._claim, volume=self.volumes.get,
-                                    storage_class=self.storage_classes.get)
+                                    storage_class=self.storage_classes.get,
+                                    volumes=self.volumes.list, bind_volume=self._bind_volume)
         self.framework = profile.new_framework(
             self.handle, percentage_of_nodes_to_score=options.percentage_of_nodes_to_score)
         self.queue = queue.SchedulingQueue(plugins_for_events=self.framework.plugins_for_events())
@@ -125,6 +127,13 @@ class Scheduler:
 
     def _claim(self, namespace: str, name: str) -> Obj | None:
         return self.claims.get(f"{namespace}/{name}")
+
+    async def _bind_volume(self, pv: Obj, claim: Obj) -> None:
+        """Pre-bind a volume to a claim (claimRef with uid); the binder completes the pair."""
+        meta = pv["metadata"]
+        patch = {"metadata": {"resourceVersion": meta.get("resourceVersion")},
+                 "spec": {"claimRef": pv_binding.claim_ref(claim)}}
+        await self.client.patch(self.client.resource("v1", "PersistentVolume"), meta["name"], patch)
 
     async def _bind_call(self, pod: Obj, node_name: str) -> None:
         meta = pod["metadata"]

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from kubelite.api import errors
 from kubelite.client import factory
 from kubelite.scheduler import fiterror, handle, podinfo, protocol, scheduler
 from kubelite.scheduler.plugins import volume_binding
@@ -32,12 +33,14 @@ def claim(name: str, *, volume: str = "", cls: str | None = None, phase: str = "
             "status": {"phase": "Bound" if volume and phase == "Pending" else phase}}
 
 
-def pv(name: str, *hosts: str) -> Obj:
-    spec: Obj = {"capacity": {"storage": "1Gi"}, "hostPath": {"path": f"/data/{name}"}}
+def pv(name: str, *hosts: str, cls: str = "") -> Obj:
+    spec: Obj = {"capacity": {"storage": "1Gi"}, "hostPath": {"path": f"/data/{name}"},
+                 "accessModes": ["ReadWriteOnce"], "storageClassName": cls}
     if hosts:
         expr = {"key": "kubernetes.io/hostname", "operator": "In", "values": list(hosts)}
         spec["nodeAffinity"] = {"required": {"nodeSelectorTerms": [{"matchExpressions": [expr]}]}}
-    return {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name}, "spec": spec}
+    return {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name, "resourceVersion": "5"},
+            "spec": spec, "status": {"phase": "Available"}}
 
 
 def storage_class(name: str, mode: str, provisioner: str = volume_binding.LOCAL_PATH_PROVISIONER) -> Obj:
@@ -49,8 +52,10 @@ CLASSES = {
     "local-path": storage_class("local-path", "WaitForFirstConsumer"),
     "fast": storage_class("fast", "Immediate", "example.com/fast"),
     "later": storage_class("later", "WaitForFirstConsumer", "example.com/later"),
+    "manual": storage_class("manual", "WaitForFirstConsumer", volume_binding.NO_PROVISIONER),
 }
-VOLUMES = {v["metadata"]["name"]: v for v in (pv("pv-a", "a"), pv("pv-any"), pv("pv-b", "b"))}
+VOLUMES = {v["metadata"]["name"]: v for v in (
+    pv("pv-a", "a"), pv("pv-any"), pv("pv-b", "b"), pv("local-a", "a", cls="manual"))}
 
 
 def using(*claims: str, name: str = "p") -> Obj:
@@ -69,7 +74,7 @@ def new_handle(claims: list[Obj], cache: Any = None) -> handle.Handle:
     return handle.Handle(
         cache=cache if cache is not None else b.cluster(),
         claim=lambda ns, name: by_name.get(name) if ns == "default" else None,
-        volume=VOLUMES.get, storage_class=CLASSES.get)
+        volume=VOLUMES.get, storage_class=CLASSES.get, volumes=lambda: list(VOLUMES.values()))
 
 
 def run(pod: Obj, claims: list[Obj], node: Obj) -> protocol.Status | None:
@@ -118,11 +123,17 @@ def run(pod: Obj, claims: list[Obj], node: Obj) -> protocol.Status | None:
          b.node("a"), ("node(s) didn't find available persistent volumes to bind",)),
         (using("data"), [claim("data", cls="later", annotations={volume_binding.SELECTED_NODE: "a"})],
          b.node("a"), ()),
+        (using("data"), [claim("data", cls="manual")], b.node("a"), ()),
+        (using("data"), [claim("data", cls="manual")], b.node("b"),
+         ("node(s) didn't find available persistent volumes to bind",)),
+        (using("x", "y"), [claim("x", cls="manual"), claim("y", cls="manual")], b.node("a"),
+         ("node(s) didn't find available persistent volumes to bind",)),
     ],
     ids=["no-volumes", "no-claims", "missing", "deleting", "lost", "bound-here", "bound-elsewhere",
          "bound-anywhere", "pv-missing", "two-problems", "unbound-no-class", "unbound-immediate",
          "unbound-unknown-class", "wait-for-consumer", "local-path-node", "not-a-local-path-node",
-         "beta-class-annotation", "selected-other-node", "selected-this-node"],
+         "beta-class-annotation", "selected-other-node", "selected-this-node", "static-volume-here",
+         "static-volume-elsewhere", "one-static-volume-for-two-claims"],
 )
 def test_fits(pod: Obj, claims: list[Obj], node: Obj, reasons: tuple[str, ...]) -> None:
     status = run(pod, claims, node)
@@ -165,7 +176,7 @@ def test_nodes_elsewhere_are_counted_in_the_message() -> None:
 
 
 def vars_of(h: handle.Handle) -> dict[str, Any]:
-    return {"claim": h.claim, "volume": h.volume, "storage_class": h.storage_class}
+    return {"claim": h.claim, "volume": h.volume, "storage_class": h.storage_class, "volumes": h.volumes}
 
 
 async def test_a_pod_waiting_for_its_claim_is_retried_when_the_claim_appears() -> None:
@@ -196,3 +207,46 @@ def test_a_node_gaining_a_local_path_root_is_a_node_update() -> None:
     assert scheduler._node_shape(plain) != scheduler._node_shape(annotated)
     for event in (protocol.PVC_ADD, protocol.PV_UPDATE, protocol.STORAGE_CLASS_ADD, protocol.NODE_UPDATE):
         assert event in volume_binding.new(None, handle.Handle()).events_to_register()
+
+
+async def test_a_static_volume_is_reserved_and_prebound_before_the_pod_is_bound() -> None:
+    cache = b.cluster(b.node("a"), b.node("b"))
+    writes: list[tuple[str, str]] = []
+
+    async def bind_volume(pv: Obj, claim: Obj) -> None:
+        writes.append(("pv", f"{pv['metadata']['name']}->{claim['metadata']['name']}"))
+
+    async def bind(pod: Obj, node: str) -> None:
+        writes.append(("pod", f"{pod['metadata']['name']}->{node}"))
+
+    claims = [claim("first", cls="manual"), claim("second", cls="manual")]
+    fw = b.new_framework(cache, **vars_of(new_handle(claims, cache)), bind_volume=bind_volume, bind=bind)
+    result = fw.schedule_one(using("first"))
+    assert not isinstance(result, fiterror.FitError) and result.node_name == "a"
+    # the only volume is reserved for "first": "second" finds none, even before the write
+    other = fw.schedule_one(using("second", name="q"))
+    assert isinstance(other, fiterror.FitError)
+    assert "2 node(s) didn't find available persistent volumes to bind" in other.message()
+    assert await fw.bind(result) is None
+    assert writes == [("pv", "local-a->first"), ("pod", "p->a")]
+
+
+async def test_a_failed_prebind_frees_the_volume_and_does_not_bind_the_pod() -> None:
+    cache = b.cluster(b.node("a"))
+    bound: list[str] = []
+
+    async def bind_volume(pv: Obj, claim: Obj) -> None:
+        raise errors.Conflict("", "persistentvolumes", pv["metadata"]["name"], "the object has been modified")
+
+    async def bind(pod: Obj, node: str) -> None:
+        bound.append(pod["metadata"]["name"])
+
+    claims = [claim("first", cls="manual"), claim("second", cls="manual")]
+    fw = b.new_framework(cache, **vars_of(new_handle(claims, cache)), bind_volume=bind_volume, bind=bind)
+    result = fw.schedule_one(using("first"))
+    assert not isinstance(result, fiterror.FitError)
+    status = await fw.bind(result)
+    assert status is not None and status.code == protocol.Code.ERROR
+    assert "binding volumes:" in status.message() and not bound
+    retried = fw.schedule_one(using("second", name="q"))
+    assert not isinstance(retried, fiterror.FitError) and retried.node_name == "a"

@@ -3,9 +3,13 @@
 PreFilter rejects a pod whose claims are missing, being deleted or lost, or that has an
 unbound claim of an Immediate-mode class (the binder must bind it first). Filter checks,
 per node, that each bound claim's PV allows the node (spec.nodeAffinity), and that each
-unbound WaitForFirstConsumer claim could be provisioned there: kubelite's local-path
-provisioner only serves nodes that advertise a local-path root. A pod without claims
-is skipped at PreFilter and costs nothing more.
+unbound WaitForFirstConsumer claim could get a volume there: kubelite's local-path
+provisioner only serves nodes that advertise a local-path root, and a claim of a class
+without provisioner (`kubernetes.io/no-provisioner`, local volumes made by hand) needs a
+free volume of its class whose node affinity admits the node. Such a volume is chosen
+here, reserved, and pre-bound (its claimRef written) just before the pod is bound; the
+binder completes the binding. A pod without claims is skipped at PreFilter and costs
+nothing more.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubelite.api import errors
+from kubelite.controllers.volume import matching
 from kubelite.scheduler import handle as handle_mod
 from kubelite.scheduler import nodeinfo, nodeselector, podinfo, protocol
 
@@ -24,6 +30,7 @@ ERR_PV_NOT_EXIST = "pvc(s) bound to non-existent pv(s)"
 ERR_UNBOUND_IMMEDIATE = "pod has unbound immediate PersistentVolumeClaims"
 
 LOCAL_PATH_PROVISIONER = "kubelite.io/local-path"
+NO_PROVISIONER = "kubernetes.io/no-provisioner"
 LOCAL_PATH_ROOT = "kubelite.io/local-path-root"
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
 BETA_CLASS_ANNOTATION = "volume.beta.kubernetes.io/storage-class"
@@ -38,6 +45,9 @@ class _State:
 
     bound: list[tuple[Obj, Obj | None]] = field(default_factory=list)
     delayed: list[tuple[Obj, Obj | None]] = field(default_factory=list)  # (claim, class)
+    # claims that need a free volume, with the volumes of their class they might take
+    static: list[tuple[Obj, list[Obj]]] = field(default_factory=list)
+    chosen: dict[str, list[tuple[Obj, Obj]]] = field(default_factory=dict)  # node -> (pv, claim)
 
 
 def claim_names(pod: Obj) -> list[tuple[str, bool]]:
@@ -90,6 +100,7 @@ class VolumeBinding:
 
     def __init__(self, handle: handle_mod.Handle) -> None:
         self.handle = handle
+        self.assumed: dict[str, str] = {}  # volume name -> uid of the claim it was reserved for
 
     def pre_filter(
         self, state: protocol.CycleState, pod: podinfo.PodInfo, nodes: list[nodeinfo.NodeInfo]
@@ -125,7 +136,27 @@ class VolumeBinding:
             if storage_class is None or storage_class.get("volumeBindingMode") != WAIT_FOR_FIRST_CONSUMER:
                 return out, True
             out.delayed.append((claim, storage_class))
+            if storage_class.get("provisioner") == NO_PROVISIONER and not _selected_node(claim):
+                out.static.append((claim, self._free_volumes(claim)))
         return out, False
+
+    def _free_volumes(self, claim: Obj) -> list[Obj]:
+        """Volumes free for the claim: unclaimed and not reserved for another claim, or
+        already naming it (the binder's matching then checks class, size and modes)."""
+        uid = claim["metadata"].get("uid")
+        out, present = [], set()
+        for pv in self.handle.volumes():
+            name = pv["metadata"]["name"]
+            present.add(name)
+            if (pv.get("spec") or {}).get("claimRef"):
+                self.assumed.pop(name, None)  # written: the volume itself says whose it is
+                if matching.is_bound_to(pv, claim):
+                    out.append(pv)
+            elif self.assumed.get(name, uid) == uid:
+                out.append(pv)
+        for name in [n for n in self.assumed if n not in present]:
+            del self.assumed[name]
+        return out
 
     def filter(
         self, state: protocol.CycleState, pod: podinfo.PodInfo, node: nodeinfo.NodeInfo
@@ -135,6 +166,12 @@ class VolumeBinding:
         if not _bound_fit(claims.bound, node):
             reasons.append(ERR_NODE_CONFLICT)
         unbound = _unbound_reason(claims.delayed, node)
+        if not unbound and claims.static:
+            chosen = _choose_volumes(claims.static, node)
+            if chosen is None:
+                unbound = ERR_BIND_CONFLICT
+            else:
+                claims.chosen[node.name] = chosen
         if unbound:
             reasons.append(unbound)
         if any(volume is None for _, volume in claims.bound):
@@ -142,6 +179,32 @@ class VolumeBinding:
         if not reasons:
             return None
         return protocol.Status(protocol.Code.UNSCHEDULABLE_AND_UNRESOLVABLE, tuple(reasons), NAME)
+
+    def reserve(self, state: protocol.CycleState, pod: podinfo.PodInfo, node_name: str) -> protocol.Status | None:
+        claims: _State | None = state.get(NAME)
+        for pv, claim in claims.chosen.get(node_name, ()) if claims else ():
+            self.assumed[pv["metadata"]["name"]] = claim["metadata"].get("uid", "")
+        return None
+
+    def unreserve(self, state: protocol.CycleState, pod: podinfo.PodInfo, node_name: str) -> None:
+        claims: _State | None = state.get(NAME)
+        for pv, _ in claims.chosen.get(node_name, ()) if claims else ():
+            self.assumed.pop(pv["metadata"]["name"], None)
+
+    async def bind(self, state: protocol.CycleState, pod: podinfo.PodInfo, node_name: str) -> protocol.Status | None:
+        """Pre-bind the chosen volumes (upstream's PreBind), then let the binder bind the pod."""
+        claims: _State | None = state.get(NAME)
+        write = self.handle.bind_volume
+        if claims is None or write is None:
+            return protocol.SKIP
+        for pv, claim in claims.chosen.get(node_name, ()):
+            if (pv.get("spec") or {}).get("claimRef"):
+                continue  # the volume already names the claim
+            try:
+                await write(pv, claim)
+            except errors.APIError as e:
+                return protocol.error(f"binding volumes: {e}")
+        return protocol.SKIP
 
     def events_to_register(self) -> tuple[protocol.ClusterEvent, ...]:
         return (
@@ -164,10 +227,29 @@ def _bound_fit(bound: list[tuple[Obj, Obj | None]], node: nodeinfo.NodeInfo) -> 
     return True
 
 
+def _choose_volumes(static: list[tuple[Obj, list[Obj]]], node: nodeinfo.NodeInfo
+                    ) -> list[tuple[Obj, Obj]] | None:
+    """A distinct free volume on the node for each claim (best match first), or None."""
+    taken: set[str] = set()
+    chosen = []
+    for claim, volumes in static:
+        here = [pv for pv in volumes if pv["metadata"]["name"] not in taken and _bound_fit([(claim, pv)], node)]
+        pv = matching.find_best_match(claim, here)
+        if pv is None:
+            return None
+        taken.add(pv["metadata"]["name"])
+        chosen.append((pv, claim))
+    return chosen
+
+
+def _selected_node(claim: Obj) -> str | None:
+    return (claim["metadata"].get("annotations") or {}).get(SELECTED_NODE)
+
+
 def _unbound_reason(delayed: list[tuple[Obj, Obj | None]], node: nodeinfo.NodeInfo) -> str:
     """Why some WaitForFirstConsumer claim could not get a volume on the node, or ""."""
     for claim, storage_class in delayed:
-        selected = (claim["metadata"].get("annotations") or {}).get(SELECTED_NODE)
+        selected = _selected_node(claim)
         if selected is not None and selected != node.name:
             return ERR_BIND_CONFLICT
         if (storage_class or {}).get("provisioner") == LOCAL_PATH_PROVISIONER and not _local_path_root(node):
