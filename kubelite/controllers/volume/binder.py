@@ -100,6 +100,8 @@ class PersistentVolumeBinder(controller.Controller):
             self.queue.add(_claim_key(ref))
 
     def _claim_updated(self, old: Obj, new: Obj) -> None:
+        if old["metadata"].get("uid") != new["metadata"].get("uid"):
+            self._claim_deleted(old)  # replaced between two looks: the old one is gone
         if _rv_changed(old, new):
             self.enqueue(new)
 
