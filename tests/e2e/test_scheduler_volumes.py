@@ -34,7 +34,7 @@ spec:{selector}
 """
 
 
-def pv_yaml(name: str, node: str) -> str:
+def pv_yaml(name: str, node: str, cls: str = '""') -> str:
     return f"""apiVersion: v1
 kind: PersistentVolume
 metadata:
@@ -42,7 +42,7 @@ metadata:
 spec:
   capacity: {{storage: 1Gi}}
   accessModes: [ReadWriteOnce]
-  storageClassName: ""
+  storageClassName: {cls}
   hostPath: {{path: /tmp/{name}}}
   nodeAffinity:
     required:
@@ -120,17 +120,39 @@ def test_unbound_immediate_claim_keeps_the_pod_pending(cluster: cluster_mod.Clus
     assert pod["status"]["phase"] == "Pending" and not pod["spec"].get("nodeName")
 
 
+def class_yaml(name: str, provisioner: str) -> str:
+    return f"""apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: {name}
+provisioner: {provisioner}
+reclaimPolicy: Delete
+volumeBindingMode: WaitForFirstConsumer
+"""
+
+
+def test_local_volumes_of_a_class_without_provisioner_are_bound_where_the_pod_goes(
+        cluster: cluster_mod.Cluster, ns: str) -> None:
+    cls = f"manual-{ns}"
+    apply(cluster, ns, class_yaml(cls, "kubernetes.io/no-provisioner"))
+    apply(cluster, ns, pv_yaml(f"{ns}-on-1", "hollow-1", cls) + "---\n" + pv_yaml(f"{ns}-on-2", "hollow-2", cls))
+    apply(cluster, ns, claim_yaml("data", cls=cls) + "---\n" + claim_yaml("more", cls=cls))
+    apply(cluster, ns, pod_yaml("app", "data", node="hollow-2"))
+    wait_on_node(cluster, ns, "app", "hollow-2")
+    cluster.kubectl("wait", "-n", ns, "--for=jsonpath={.status.phase}=Bound", "pvc/data",
+                    "--timeout=30s")
+    assert cluster.kubectl_json("get", "pvc", "data", "-n", ns)["spec"]["volumeName"] == f"{ns}-on-2"
+    apply(cluster, ns, pod_yaml("other", "more", node="hollow-2"))
+    message = wait_unschedulable(cluster, ns, "other")
+    assert message.startswith(
+        "0/3 nodes are available: 1 node(s) didn't find available persistent volumes to bind, "
+        "2 node(s) didn't match Pod's node affinity/selector."), message
+
+
 def test_local_path_claim_needs_a_node_offering_local_path(cluster: cluster_mod.Cluster,
                                                           ns: str) -> None:
     cls = f"lp-{ns}"
-    apply(cluster, ns, f"""apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: {cls}
-provisioner: kubelite.io/local-path
-reclaimPolicy: Delete
-volumeBindingMode: WaitForFirstConsumer
-""")
+    apply(cluster, ns, class_yaml(cls, "kubelite.io/local-path"))
     apply(cluster, ns, claim_yaml("data", cls=cls))
     apply(cluster, ns, pod_yaml("app", "data"))
     message = wait_unschedulable(cluster, ns, "app")
