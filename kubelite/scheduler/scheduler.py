@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kubelite.api import claims as api_claims
 from kubelite.api import errors
 from kubelite.api import labels as api_labels
 from kubelite.client import events, factory, informer, rest
-from kubelite.controllers.volume import binding as pv_binding
 from kubelite.scheduler import fiterror, framework, handle, nodeinfo, outcome, profile, protocol, queue
 from kubelite.scheduler.plugins import volume_binding
 
@@ -132,7 +132,7 @@ class Scheduler:
         """Pre-bind a volume to a claim (claimRef with uid); the binder completes the pair."""
         meta = pv["metadata"]
         patch = {"metadata": {"resourceVersion": meta.get("resourceVersion")},
-                 "spec": {"claimRef": pv_binding.claim_ref(claim)}}
+                 "spec": {"claimRef": api_claims.claim_ref(claim)}}
         await self.client.patch(self.client.resource("v1", "PersistentVolume"), meta["name"], patch)
 
     async def _bind_call(self, pod: Obj, node_name: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from kubelite.api import claims
 from kubelite.client import factory
 from kubelite.controllers.volume import binder, binding
 from tests.controllers import deployment_fakes as fakes
@@ -174,7 +175,7 @@ async def test_wait_for_first_consumer_binds_only_a_volume_naming_the_claim(h: H
     await h.settle()
     assert phase(h.get(PVC, "data")) == "Pending"
     assert h.recorder.events == [("Normal", "WaitForFirstConsumer", binder.WAITING)]
-    ref = binding.claim_ref(claim)
+    ref = claims.claim_ref(claim)
     await h.create(PV, pv("pvc-x", cls="local", policy="Delete", ref=ref,
                           notes={binding.PROVISIONED_BY: "kubelite.io/local-path"}))
     await h.settle()

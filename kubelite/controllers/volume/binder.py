@@ -17,10 +17,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from kubelite.api import claims as api_claims
 from kubelite.api import errors
 from kubelite.client import events, factory, informer, rest
 from kubelite.controllers import controller
-from kubelite.controllers.volume import assumed, binding, matching
+from kubelite.controllers.volume import assumed, binding
 
 log = logging.getLogger(__name__)
 
@@ -139,14 +140,14 @@ class PersistentVolumeBinder(controller.Controller):
         if pv is None:
             await self._set_claim_phase(claim, "Pending")  # the user's volume may come yet
         elif not (pv.get("spec") or {}).get("claimRef"):
-            problem = matching.mismatch(pv, claim)
+            problem = api_claims.mismatch(pv, claim)
             if problem:
                 self._note(claim, "Warning", "VolumeMismatch",
                            f"Cannot bind to requested volume {name!r}: {problem}")
                 await self._set_claim_phase(claim, "Pending")
             else:
                 await self._bind(pv, claim)
-        elif matching.is_bound_to(pv, claim):
+        elif api_claims.is_bound_to(pv, claim):
             await self._bind(pv, claim)
         else:
             self._note(claim, "Warning", "FailedBinding",
@@ -154,10 +155,10 @@ class PersistentVolumeBinder(controller.Controller):
             await self._set_claim_phase(claim, "Pending")
 
     async def _bind_best(self, claim: Obj) -> None:
-        cls_name = matching.claim_class(claim)
+        cls_name = api_claims.claim_class(claim)
         cls = self.sc_informer.get(cls_name) if cls_name else None
         delay = (cls or {}).get("volumeBindingMode") == WAIT_FOR_FIRST_CONSUMER
-        pv = matching.find_best_match(claim, self.volumes.list(), delay_binding=delay)
+        pv = api_claims.find_best_match(claim, self.volumes.list(), delay_binding=delay)
         if pv is not None:
             await self._bind(pv, claim)
             return

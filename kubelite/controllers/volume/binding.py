@@ -8,8 +8,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from kubelite.api import claims
 from kubelite.client import events
-from kubelite.controllers.volume import matching
 
 Obj = dict[str, Any]
 
@@ -17,17 +17,6 @@ BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
 BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
 PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
-
-
-def claim_ref(claim: Obj) -> Obj:
-    """An ObjectReference to the claim, as reference.GetReference writes it."""
-    meta = claim["metadata"]
-    ref = {"kind": "PersistentVolumeClaim", "apiVersion": "v1",
-           "namespace": meta.get("namespace", ""), "name": meta["name"],
-           "uid": meta.get("uid", "")}
-    if meta.get("resourceVersion"):
-        ref["resourceVersion"] = meta["resourceVersion"]
-    return ref
 
 
 def _annotate(obj: Obj, key: str) -> bool:
@@ -41,14 +30,14 @@ def _annotate(obj: Obj, key: str) -> bool:
 def bound_volume(pv: Obj, claim: Obj) -> Obj | None:
     """The volume with its claimRef naming the claim (uid included); marked bound by the
     controller when nobody had pre-bound it to this claim."""
-    chose = not matching.is_bound_to(pv, claim)
+    chose = not claims.is_bound_to(pv, claim)
     out = copy.deepcopy(pv)
     dirty = False
     ref = out["spec"].get("claimRef") or {}
     meta = claim["metadata"]
     if (ref.get("name"), ref.get("namespace"), ref.get("uid")) != (
             meta["name"], meta.get("namespace"), meta.get("uid")):
-        out["spec"]["claimRef"] = claim_ref(claim)
+        out["spec"]["claimRef"] = claims.claim_ref(claim)
         dirty = True
     if chose:
         dirty = _annotate(out, BOUND_BY_CONTROLLER) or dirty

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from kubelite.api import errors
+from kubelite.api import claims, errors
 from kubelite.client import events, factory, informer, rest
 from kubelite.controllers import controller
 
@@ -69,9 +69,7 @@ def volume_for(claim: Obj, sc: Obj, node: str, root: str) -> Obj:
                          "type": "DirectoryOrCreate"},
             "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
                 {"key": HOSTNAME, "operator": "In", "values": [node]}]}]}},
-            "claimRef": {"kind": "PersistentVolumeClaim", "apiVersion": "v1",
-                         "namespace": meta["namespace"], "name": meta["name"],
-                         "uid": meta["uid"]},
+            "claimRef": claims.claim_ref(claim),
         },
     }
 

@@ -17,8 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubelite.api import errors
-from kubelite.controllers.volume import matching
+from kubelite.api import claims, errors
 from kubelite.scheduler import handle as handle_mod
 from kubelite.scheduler import nodeinfo, nodeselector, podinfo, protocol
 
@@ -150,7 +149,7 @@ class VolumeBinding:
             present.add(name)
             if (pv.get("spec") or {}).get("claimRef"):
                 self.assumed.pop(name, None)  # written: the volume itself says whose it is
-                if matching.is_bound_to(pv, claim):
+                if claims.is_bound_to(pv, claim):
                     out.append(pv)
             elif self.assumed.get(name, uid) == uid:
                 out.append(pv)
@@ -234,7 +233,7 @@ def _choose_volumes(static: list[tuple[Obj, list[Obj]]], node: nodeinfo.NodeInfo
     chosen = []
     for claim, volumes in static:
         here = [pv for pv in volumes if pv["metadata"]["name"] not in taken and _bound_fit([(claim, pv)], node)]
-        pv = matching.find_best_match(claim, here)
+        pv = claims.find_best_match(claim, here)
         if pv is None:
             return None
         taken.add(pv["metadata"]["name"])

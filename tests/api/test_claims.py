@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kubelite.controllers.volume import matching
+from kubelite.api import claims
 
 Obj = dict[str, Any]
 RWO, ROX, RWX = "ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany"
@@ -56,7 +56,7 @@ CASES = [
      claim(cls=""), "b"),
     ("absent-class-is-no-class", [pv("a", "1Gi")], claim(cls=None), "a"),
     ("beta-annotation-wins", [pv("a", "1Gi", cls="gold")],
-     claim(cls="", notes={matching.BETA_CLASS: "gold"}), "a"),
+     claim(cls="", notes={claims.BETA_CLASS: "gold"}), "a"),
     ("volume-mode-must-equal", [pv("a", "1Gi", mode="Block")], claim(), None),
     ("block-claims-block", [pv("a", "1Gi"), pv("b", "2Gi", mode="Block")],
      claim(mode="Block"), "b"),
@@ -80,7 +80,7 @@ CASES = [
 @pytest.mark.parametrize(("volumes", "want_claim", "want"), [c[1:] for c in CASES],
                          ids=[c[0] for c in CASES])
 def test_find_best_match(volumes: list[Obj], want_claim: Obj, want: str | None) -> None:
-    got = matching.find_best_match(want_claim, volumes)
+    got = claims.find_best_match(want_claim, volumes)
     assert (got["metadata"]["name"] if got else None) == want
 
 
@@ -91,7 +91,7 @@ def test_find_best_match(volumes: list[Obj], want_claim: Obj, want: str | None) 
 ], ids=["free-volume-left-alone", "volume-naming-the-claim", "user-prebound"])
 def test_delayed_binding_takes_only_volumes_naming_the_claim(volumes: list[Obj],
                                                              want: str | None) -> None:
-    got = matching.find_best_match(claim(), volumes, delay_binding=True)
+    got = claims.find_best_match(claim(), volumes, delay_binding=True)
     assert (got["metadata"]["name"] if got else None) == want
 
 
@@ -103,4 +103,4 @@ def test_delayed_binding_takes_only_volumes_naming_the_claim(volumes: list[Obj],
     (pv("a", "1Gi", ROX), "incompatible accessMode"),
 ], ids=["fits", "small", "class", "mode", "access"])
 def test_mismatch_of_a_named_volume(volume: Obj, problem: str) -> None:
-    assert matching.mismatch(volume, claim()) == problem
+    assert claims.mismatch(volume, claim()) == problem

@@ -1,5 +1,6 @@
 """Which PersistentVolume a claim may bind to: upstream's FindMatchingVolume over volumes
-grouped by access modes (the PV controller's index).
+grouped by access modes (the PV controller's index). The binder and the scheduler's
+VolumeBinding plugin share it.
 
 Volumes whose access modes are a superset of the claim's are tried group by group, the
 groups with the fewest modes first; within a group the smallest volume that is large
@@ -147,3 +148,14 @@ def mismatch(pv: Obj, claim: Obj) -> str:
     if not _modes(claim) <= _modes(pv):
         return "incompatible accessMode"
     return ""
+
+
+def claim_ref(claim: Obj) -> Obj:
+    """An ObjectReference to the claim, as reference.GetReference writes it."""
+    meta = claim["metadata"]
+    ref = {"kind": "PersistentVolumeClaim", "apiVersion": "v1",
+           "namespace": meta.get("namespace", ""), "name": meta["name"],
+           "uid": meta.get("uid", "")}
+    if meta.get("resourceVersion"):
+        ref["resourceVersion"] = meta["resourceVersion"]
+    return ref
