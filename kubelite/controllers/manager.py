@@ -22,6 +22,7 @@ from kubelite.controllers import (
 )
 from kubelite.controllers.gc import collector as gc_collector
 from kubelite.controllers.volume import binder as volume_binder
+from kubelite.controllers.volume import ephemeral as volume_ephemeral
 from kubelite.controllers.volume import provisioner as volume_provisioner
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def _builders(opts: Options) -> list[Callable[[rest.Client, factory.InformerFact
         deployment.DeploymentController,
         volume_binder.PersistentVolumeBinder,
         volume_provisioner.LocalPathProvisioner,
+        volume_ephemeral.EphemeralVolumeController,
     ]
     return builders
 

@@ -54,6 +54,26 @@ def test_claims_of_a_pod() -> None:
     pod = {"metadata": {"namespace": "shop"}, "spec": {"volumes": [
         {"name": "a", "persistentVolumeClaim": {"claimName": "data"}},
         {"name": "b", "emptyDir": {}},
-        {"name": "c", "persistentVolumeClaim": {"claimName": "logs", "readOnly": True}}]}}
-    assert provisioner.claims_of(pod) == ["shop/data", "shop/logs"]
+        {"name": "c", "persistentVolumeClaim": {"claimName": "logs", "readOnly": True}},
+        {"name": "d", "ephemeral": {"volumeClaimTemplate": {"spec": {}}}}]}}
+    pod["metadata"]["name"] = "web-0"
+    assert provisioner.claims_of(pod) == ["shop/data", "shop/logs", "shop/web-0-d"]
     assert provisioner.claims_of({"metadata": {"namespace": "x"}, "spec": {}}) == []
+
+
+def test_an_ephemeral_volume_asks_for_a_claim_its_pod_owns() -> None:
+    from kubelite.controllers.volume import ephemeral
+    pod = {"metadata": {"name": "web-0", "namespace": "shop", "uid": "p1"}, "spec": {
+        "volumes": [{"name": "cache", "emptyDir": {}},
+                    {"name": "scratch", "ephemeral": {"volumeClaimTemplate": {
+                        "metadata": {"labels": {"tier": "cache"}},
+                        "spec": {"accessModes": ["ReadWriteOnce"],
+                                 "resources": {"requests": {"storage": "1Gi"}}}}}}]}}
+    [volume] = ephemeral.ephemeral_volumes(pod)
+    got = ephemeral.claim_for(pod, volume)
+    assert got["metadata"] == {
+        "name": "web-0-scratch", "namespace": "shop", "labels": {"tier": "cache"},
+        "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": "web-0", "uid": "p1",
+                             "controller": True, "blockOwnerDeletion": True}]}
+    assert got["spec"] == {"accessModes": ["ReadWriteOnce"],
+                           "resources": {"requests": {"storage": "1Gi"}}}

@@ -73,3 +73,23 @@ def test_data_outlives_its_pod_and_goes_with_its_claim(c: cluster_mod.Cluster) -
     cluster_mod.wait_for("the volume to be reclaimed", lambda: c.kubectl(
         "get", "pv", volume, check=False).returncode, lambda code: code == 1, timeout=60)
     assert not os.path.exists(path)
+
+
+def test_an_ephemeral_volume_lives_and_dies_with_its_pod(c: cluster_mod.Cluster) -> None:
+    scratch = ("  volumes: [{name: data, ephemeral: {volumeClaimTemplate: {spec: "
+               "{accessModes: [ReadWriteOnce], resources: {requests: {storage: 16Mi}}}}}}]\n")
+    c.kubectl("apply", "-f", "-", input=agentenv.pod_yaml(
+        "scratcher", NS, "echo scratch > /data/f && cat /data/f", restart="Never", grace=1,
+        extra=scratch, container_extra=MOUNT))
+    cluster_mod.wait_for("the pod to finish", lambda: phase(c, "pod", "scratcher"),
+                         lambda p: p in ("Succeeded", "Failed"), timeout=90)
+    assert c.kubectl("logs", "scratcher", "-n", NS).stdout == "scratch\n"
+    claim = c.kubectl_json("get", "pvc", "scratcher-data", "-n", NS)
+    assert claim["metadata"]["ownerReferences"][0]["name"] == "scratcher"
+    path = c.kubectl_json("get", "pv", claim["spec"]["volumeName"])["spec"]["hostPath"]["path"]
+    assert os.path.isfile(os.path.join(path, "f"))
+
+    c.kubectl("delete", "pod", "scratcher", "-n", NS)
+    cluster_mod.wait_for("the claim, its volume and its data to go with the pod",
+                         lambda: (phase(c, "pvc", "scratcher-data"), os.path.exists(path)),
+                         lambda got: got == ("<gone>", False), timeout=60)

@@ -120,3 +120,25 @@ def test_a_claim_that_names_no_class_is_left_to_static_volumes(c: cluster_mod.Cl
                          lambda evs: any(r == "FailedBinding" for _, r, _ in evs))
     claim = c.kubectl_json("get", "pvc", "static", "-n", ns)
     assert claim["status"]["phase"] == "Pending" and "volumeName" not in claim["spec"]
+
+
+def test_an_ephemeral_volume_gets_a_claim_that_goes_with_its_pod(c: cluster_mod.Cluster) -> None:
+    ns = "default"
+    c.kubectl("apply", "-n", ns, "-f", "-", input=POD.format(
+        name="scratchy", node="disk-node", claim="unused").replace(
+        "persistentVolumeClaim: {claimName: unused}",
+        "ephemeral: {volumeClaimTemplate: {spec: {accessModes: [ReadWriteOnce], "
+        "resources: {requests: {storage: 1Gi}}}}}"))
+    pod = c.kubectl_json("get", "pod", "scratchy", "-n", ns)
+    claim = cluster_mod.wait_for(
+        "the ephemeral claim bound",
+        lambda: c.kubectl("get", "pvc", "scratchy-data", "-n", ns, "-o", "json", check=False),
+        lambda r: r.returncode == 0 and json.loads(r.stdout)["status"].get("phase") == "Bound")
+    got = json.loads(claim.stdout)
+    [owner] = got["metadata"]["ownerReferences"]
+    assert (owner["kind"], owner["name"], owner["uid"], owner["controller"]) == (
+        "Pod", "scratchy", pod["metadata"]["uid"], True)
+    assert got["spec"]["storageClassName"] == "local-path"
+    c.kubectl("delete", "pod", "scratchy", "-n", ns, "--grace-period=0", "--force")
+    cluster_mod.wait_for("the claim to go with its pod", lambda: c.kubectl(
+        "get", "pvc", "scratchy-data", "-n", ns, check=False).returncode, lambda rc: rc == 1)

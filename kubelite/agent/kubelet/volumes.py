@@ -9,7 +9,9 @@ ConfigMap/Secret raises objects.Missing: the caller emits FailedMount and retrie
 A persistentVolumeClaim volume is the directory of the PersistentVolume bound to the claim
 (hostPath or local); once resolved, `<pods dir>/<uid>/volumes/<name>` is a symlink to it, so
 a running pod keeps its volume whatever later happens to the claim (as a kubelet keeps a
-mounted volume). A claim with readOnly: true is mounted read-only in every container.
+mounted volume). A claim with readOnly: true is mounted read-only in every container. An
+ephemeral volume is the claim `<pod>-<volume>` that the ephemeral volume controller made
+for the pod; one the pod does not own is refused.
 """
 
 from __future__ import annotations
@@ -74,7 +76,11 @@ async def _setup_one(objs: objects.Objects, pod: Obj, vol: Obj, path: str) -> st
     if "hostPath" in vol:
         return _host_path(vol["hostPath"])
     if "persistentVolumeClaim" in vol:
-        return await _claim(objs, pod, vol["persistentVolumeClaim"] or {}, path)
+        return await _claim(objs, pod, (vol["persistentVolumeClaim"] or {}).get("claimName")
+                            or "", path)
+    if "ephemeral" in vol:
+        return await _claim(objs, pod, f"{pod['metadata']['name']}-{vol['name']}", path,
+                            owned=True)
     for kind in PROJECTED:
         if kind in vol:
             files = await _files(objs, pod, kind, vol[kind] or {})
@@ -112,14 +118,15 @@ def _host_path(src: Obj, dir_mode: int = 0o755) -> str:
     return path
 
 
-async def _claim(objs: objects.Objects, pod: Obj, src: Obj, link: str) -> str:
+async def _claim(objs: objects.Objects, pod: Obj, name: str, link: str, *,
+                 owned: bool = False) -> str:
     """The host directory of the volume bound to the claim, remembered as a symlink at
-    `link` once resolved."""
+    `link` once resolved; `owned`: the claim must be the pod's own (an ephemeral volume)."""
     if os.path.islink(link):
         return os.readlink(link)
-    ns, name = pod["metadata"]["namespace"], src.get("claimName") or ""
+    ns = pod["metadata"]["namespace"]
     try:
-        pv = await _bound_volume(objs, ns, name)
+        pv = await _bound_volume(objs, ns, name, pod if owned else None)
     except objects.Missing as e:
         raise _Unprocessed(f"error processing PVC {ns}/{name}: {e}") from e
     path = _volume_path(pv)
@@ -128,12 +135,18 @@ async def _claim(objs: objects.Objects, pod: Obj, src: Obj, link: str) -> str:
     return path
 
 
-async def _bound_volume(objs: objects.Objects, namespace: str, name: str) -> Obj:
+async def _bound_volume(objs: objects.Objects, namespace: str, name: str,
+                        owner: Obj | None = None) -> Obj:
     """The PersistentVolume bound to the claim; objects.Missing saying why not."""
     claim = await objs.claim(namespace, name)
     if claim is None:
         raise objects.Missing(f'failed to fetch PVC from API server: persistentvolumeclaims '
                               f'"{name}" not found')
+    if owner is not None and not any(
+            ref.get("controller") and ref.get("uid") == owner["metadata"].get("uid")
+            for ref in claim["metadata"].get("ownerReferences") or []):
+        raise objects.Missing(f"PVC {namespace}/{name} was not created for pod {namespace}/"
+                              f"{owner['metadata']['name']} (pod is not owner)")
     if claim["metadata"].get("deletionTimestamp"):
         raise objects.Missing("PVC is being deleted")
     if (claim.get("status") or {}).get("phase") != "Bound":

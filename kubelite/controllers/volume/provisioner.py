@@ -45,11 +45,17 @@ def default_class() -> Obj:
 
 
 def claims_of(pod: Obj) -> list[str]:
-    """`namespace/name` of every claim the pod's volumes use."""
-    ns = pod["metadata"].get("namespace", "")
-    return [f"{ns}/{v['persistentVolumeClaim']['claimName']}"
-            for v in (pod.get("spec") or {}).get("volumes") or []
-            if (v.get("persistentVolumeClaim") or {}).get("claimName")]
+    """`namespace/name` of every claim the pod's volumes use (an ephemeral volume's is
+    `<pod>-<volume>`)."""
+    meta = pod["metadata"]
+    ns = meta.get("namespace", "")
+    out = []
+    for v in (pod.get("spec") or {}).get("volumes") or []:
+        if (v.get("persistentVolumeClaim") or {}).get("claimName"):
+            out.append(f"{ns}/{v['persistentVolumeClaim']['claimName']}")
+        elif v.get("ephemeral"):
+            out.append(f"{ns}/{meta.get('name', '')}-{v['name']}")
+    return out
 
 
 def volume_for(claim: Obj, sc: Obj, node: str, root: str) -> Obj:

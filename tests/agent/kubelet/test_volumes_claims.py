@@ -121,3 +121,33 @@ async def test_unusable_volume_fails_setup(tmp_path, source: Obj, expected: str)
         await setup(FakeObjects([claim()], [pv(source)]), pod(), tmp_path)
     assert str(e.value).startswith('MountVolume.SetUp failed for volume "vol" : ')
     assert expected in str(e.value)
+
+
+def ephemeral_pod() -> Obj:
+    return {"metadata": {"name": "p", "namespace": "ns", "uid": "pod-uid"},
+            "spec": {"volumes": [{"name": "scratch", "ephemeral": {"volumeClaimTemplate": {
+                "spec": {}}}}], "containers": [{"name": "a"}]}}
+
+
+def owned_claim(owner_uid: str) -> Obj:
+    c = claim()
+    c["metadata"].update(name="p-scratch", ownerReferences=[
+        {"kind": "Pod", "name": "p", "uid": owner_uid, "controller": True}])
+    return c
+
+
+async def test_an_ephemeral_volume_is_the_claim_its_pod_owns(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "pvdir"
+    volume = pv({"hostPath": {"path": str(target), "type": "DirectoryOrCreate"}})
+    volume["spec"]["claimRef"]["name"] = "p-scratch"
+    paths = await setup(FakeObjects([owned_claim("pod-uid")], [volume]), ephemeral_pod(),
+                        tmp_path)
+    assert paths == {"scratch": str(target)}
+
+
+async def test_an_ephemeral_volume_refuses_a_claim_of_someone_else(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    volume = pv({"hostPath": {"path": str(tmp_path / "pvdir"), "type": "DirectoryOrCreate"}})
+    with pytest.raises(objects.Missing, match=r"PVC ns/p-scratch was not created for pod ns/p "
+                                              r"\(pod is not owner\)"):
+        await setup(FakeObjects([owned_claim("other-uid")], [volume]), ephemeral_pod(),
+                    tmp_path)
