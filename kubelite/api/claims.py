@@ -17,6 +17,9 @@ from kubelite.api import labels, quantity
 Obj = dict[str, Any]
 
 BETA_CLASS = "volume.beta.kubernetes.io/storage-class"
+# the in-use protection finalizers (admission adds them, the protection controllers remove them)
+PVC_PROTECTION = "kubernetes.io/pvc-protection"
+PV_PROTECTION = "kubernetes.io/pv-protection"
 
 
 def claim_class(claim: Obj) -> str:
@@ -159,3 +162,17 @@ def claim_ref(claim: Obj) -> Obj:
     if meta.get("resourceVersion"):
         ref["resourceVersion"] = meta["resourceVersion"]
     return ref
+
+
+def pod_claims(pod: Obj) -> list[str]:
+    """`namespace/name` of every claim the pod's volumes use (an ephemeral volume's is
+    `<pod>-<volume>`)."""
+    meta = pod["metadata"]
+    ns = meta.get("namespace", "")
+    out = []
+    for v in (pod.get("spec") or {}).get("volumes") or []:
+        if (v.get("persistentVolumeClaim") or {}).get("claimName"):
+            out.append(f"{ns}/{v['persistentVolumeClaim']['claimName']}")
+        elif v.get("ephemeral"):
+            out.append(f"{ns}/{meta.get('name', '')}-{v['name']}")
+    return out

@@ -14,6 +14,7 @@ from typing import Any
 from kubelite.api import apply, defaults, errors, registry, schemas, validation
 from kubelite.apiserver import (
     admission_default_class,
+    admission_protection,
     admission_services,
     admission_tolerations,
     context,
@@ -27,6 +28,7 @@ Plugin = Callable[[context.Context, registry.ResourceType, Obj, Obj | None], Awa
 # The built-in admission plugins, in the order they run.
 PLUGINS: list[Plugin] = [admission_tolerations.default_tolerations,
                          admission_default_class.default_class,
+                         admission_protection.add_finalizer,
                          admission_services.allocate_service_ips]
 
 

@@ -23,6 +23,7 @@ from kubelite.controllers import (
 from kubelite.controllers.gc import collector as gc_collector
 from kubelite.controllers.volume import binder as volume_binder
 from kubelite.controllers.volume import ephemeral as volume_ephemeral
+from kubelite.controllers.volume import protection as volume_protection
 from kubelite.controllers.volume import provisioner as volume_provisioner
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ def _builders(opts: Options) -> list[Callable[[rest.Client, factory.InformerFact
         volume_binder.PersistentVolumeBinder,
         volume_provisioner.LocalPathProvisioner,
         volume_ephemeral.EphemeralVolumeController,
+        volume_protection.ClaimProtectionController,
+        volume_protection.VolumeProtectionController,
     ]
     return builders
 

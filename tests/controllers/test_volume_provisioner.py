@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubelite.api import claims
 from kubelite.controllers.volume import provisioner
 
 Obj = dict[str, Any]
@@ -57,8 +58,8 @@ def test_claims_of_a_pod() -> None:
         {"name": "c", "persistentVolumeClaim": {"claimName": "logs", "readOnly": True}},
         {"name": "d", "ephemeral": {"volumeClaimTemplate": {"spec": {}}}}]}}
     pod["metadata"]["name"] = "web-0"
-    assert provisioner.claims_of(pod) == ["shop/data", "shop/logs", "shop/web-0-d"]
-    assert provisioner.claims_of({"metadata": {"namespace": "x"}, "spec": {}}) == []
+    assert claims.pod_claims(pod) == ["shop/data", "shop/logs", "shop/web-0-d"]
+    assert claims.pod_claims({"metadata": {"namespace": "x"}, "spec": {}}) == []
 
 
 def test_an_ephemeral_volume_asks_for_a_claim_its_pod_owns() -> None:
@@ -77,3 +78,24 @@ def test_an_ephemeral_volume_asks_for_a_claim_its_pod_owns() -> None:
                              "controller": True, "blockOwnerDeletion": True}]}
     assert got["spec"] == {"accessModes": ["ReadWriteOnce"],
                            "resources": {"requests": {"storage": "1Gi"}}}
+
+
+def test_which_pods_keep_a_claim_in_use() -> None:
+    from kubelite.controllers.volume import protection
+    data = {"metadata": {"name": "data", "namespace": "shop"}}
+    scratch = {"metadata": {"name": "web-0-scratch", "namespace": "shop", "ownerReferences": [
+        {"kind": "Pod", "uid": "p1", "controller": True}]}}
+
+    def pod(node: str = "n1", **meta: Any) -> Obj:
+        return {"metadata": {"name": "web-0", "namespace": "shop", "uid": "p1", **meta},
+                "spec": {"nodeName": node, "volumes": [
+                    {"name": "a", "persistentVolumeClaim": {"claimName": "data"}},
+                    {"name": "scratch", "ephemeral": {"volumeClaimTemplate": {}}}]}}
+    assert protection.uses(pod(), data) and protection.uses(pod(), scratch)
+    assert not protection.uses(pod(node=""), data)          # not scheduled: never started
+    gone = {"deletionTimestamp": "2026-01-01T00:00:00Z", "deletionGracePeriodSeconds": 0}
+    assert protection.uses(pod(**gone), data)               # as upstream: until it is removed
+    assert not protection.uses(pod(**gone), scratch)        # shut down: its own claim may go
+    other = {"metadata": {**scratch["metadata"], "ownerReferences": [
+        {"kind": "Pod", "uid": "p2", "controller": True}]}}
+    assert not protection.uses(pod(), other)

@@ -35,6 +35,11 @@ def c(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster_mod.Cluster]
         yield cluster
         cluster.kubectl("delete", "pods", "--all", "-n", NS, "--timeout=90s", timeout=100,
                         check=False)
+        # No controller manager here to lift the claims' and volumes' in-use protection.
+        for kind, ns in (("pvc", ["-n", NS]), ("pv", [])):
+            for name in cluster.kubectl("get", kind, *ns, "-o", "name").stdout.split():
+                cluster.kubectl("patch", name, *ns, "--type=merge", "-p",
+                                '{"metadata": {"finalizers": null}}', check=False)
         cluster.kubectl("delete", "pvc", "--all", "-n", NS, "--timeout=30s", timeout=40,
                         check=False)
         cluster.kubectl("delete", "pv", "--all", "--timeout=30s", timeout=40, check=False)
@@ -192,7 +197,12 @@ def test_released_provisioned_volume_is_removed(c: cluster_mod.Cluster) -> None:
     with open(os.path.join(inside, "sub", "f"), "w") as f:
         f.write("old data")
     released_provisioned_pv(c, "pvc-1", inside)
-    c.kubectl("wait", "--for=delete", "pv/pvc-1", "--timeout=60s", timeout=70)
+    # The agent deletes the volume once its data is gone; what keeps the object is only
+    # its in-use protection, which the controller manager (switched off here) removes.
+    c.kubectl("wait", "--for=jsonpath={.metadata.deletionTimestamp}", "pv/pvc-1",
+              "--timeout=60s", timeout=70)
+    assert c.kubectl_json("get", "pv", "pvc-1")["metadata"]["finalizers"] == [
+        "kubernetes.io/pv-protection"]
     assert not os.path.exists(inside)
     assert os.path.isdir(root)
 

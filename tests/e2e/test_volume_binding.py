@@ -194,7 +194,14 @@ def test_claim_is_lost_when_its_volume_goes(cluster: Cluster, ns: str,
     cls = f"{ns}-manual"
     create(cluster, ns, pv(f"{ns}-vol", "1Gi", cls=cls), pvc("data", "1Gi", cls=cls))
     wait_phase(cluster, ns, "pvc/data", "Bound")
-    cluster.kubectl("delete", f"pv/{ns}-vol", "--wait=true", timeout=30)
+    # A bound volume is protected: deleting it leaves it Terminating, still Bound...
+    cluster.kubectl("delete", f"pv/{ns}-vol", "--wait=false")
+    held = cluster.kubectl_json("get", f"pv/{ns}-vol")
+    assert held["metadata"]["deletionTimestamp"] and held["status"]["phase"] == "Bound"
+    assert held["metadata"]["finalizers"] == ["kubernetes.io/pv-protection"]
+    # ...until someone removes the protection by hand: then the claim has lost it.
+    cluster.kubectl("patch", f"pv/{ns}-vol", "--type=merge", "-p",
+                    '{"metadata": {"finalizers": null}}')
     wait_phase(cluster, ns, "pvc/data", "Lost")
     ev = wait_event(api_client, ns, "data", "ClaimLost")
     assert ev["type"] == "Warning"

@@ -142,3 +142,29 @@ def test_an_ephemeral_volume_gets_a_claim_that_goes_with_its_pod(c: cluster_mod.
     c.kubectl("delete", "pod", "scratchy", "-n", ns, "--grace-period=0", "--force")
     cluster_mod.wait_for("the claim to go with its pod", lambda: c.kubectl(
         "get", "pvc", "scratchy-data", "-n", ns, check=False).returncode, lambda rc: rc == 1)
+
+
+def test_a_claim_in_use_outlives_its_deletion_until_its_pod_goes(c: cluster_mod.Cluster) -> None:
+    ns = "default"
+    c.kubectl("apply", "-n", ns, "-f", "-", input=CLAIM.format(name="guarded"))
+    c.kubectl("apply", "-n", ns, "-f", "-", input=POD.format(
+        name="guard", node="disk-node", claim="guarded"))
+    claim = cluster_mod.wait_for(
+        "the claim bound", lambda: c.kubectl_json("get", "pvc", "guarded", "-n", ns),
+        lambda got: got["status"].get("phase") == "Bound")
+    assert claim["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
+    volume = claim["spec"]["volumeName"]
+    assert c.kubectl_json("get", "pv", volume)["metadata"]["finalizers"] == [
+        "kubernetes.io/pv-protection"]
+
+    c.kubectl("delete", "pvc", "guarded", "-n", ns, "--wait=false")
+    c.kubectl("delete", "pv", volume, "--wait=false")
+    # still there while the pod uses the claim: the data under it is not reclaimed
+    row = c.kubectl("get", "pvc", "guarded", "-n", ns).stdout.splitlines()[1].split()
+    assert row[:2] == ["guarded", "Terminating"]
+    assert c.kubectl_json("get", "pv", volume)["status"]["phase"] == "Bound"
+
+    c.kubectl("delete", "pod", "guard", "-n", ns, "--grace-period=0", "--force")
+    cluster_mod.wait_for("the claim and its volume gone", lambda: (
+        c.kubectl("get", "pvc", "guarded", "-n", ns, check=False).returncode,
+        c.kubectl("get", "pv", volume, check=False).returncode), lambda rcs: rcs == (1, 1))

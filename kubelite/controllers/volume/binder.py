@@ -120,7 +120,9 @@ class PersistentVolumeBinder(controller.Controller):
     async def sync(self, key: str) -> None:
         if "/" not in key:
             pv = self.volumes.get(key)
-            if pv is not None and not pv["metadata"].get("deletionTimestamp"):
+            if pv is not None:
+                # a volume being deleted still moves on (Bound -> Released): its in-use
+                # protection lets go only once it is no longer Bound
                 await self.sync_volume(pv)
             return
         claim = self.claims.get(key)

@@ -44,20 +44,6 @@ def default_class() -> Obj:
             "volumeBindingMode": WAIT}
 
 
-def claims_of(pod: Obj) -> list[str]:
-    """`namespace/name` of every claim the pod's volumes use (an ephemeral volume's is
-    `<pod>-<volume>`)."""
-    meta = pod["metadata"]
-    ns = meta.get("namespace", "")
-    out = []
-    for v in (pod.get("spec") or {}).get("volumes") or []:
-        if (v.get("persistentVolumeClaim") or {}).get("claimName"):
-            out.append(f"{ns}/{v['persistentVolumeClaim']['claimName']}")
-        elif v.get("ephemeral"):
-            out.append(f"{ns}/{meta.get('name', '')}-{v['name']}")
-    return out
-
-
 def volume_for(claim: Obj, sc: Obj, node: str, root: str) -> Obj:
     """The PV that holds `claim` on `node` (see the module docstring)."""
     meta, spec = claim["metadata"], claim.get("spec") or {}
@@ -93,7 +79,7 @@ class LocalPathProvisioner(controller.Controller):
         self.volumes = informers.informer("v1", "PersistentVolume")
         self.classes = informers.informer("storage.k8s.io/v1", "StorageClass")
         self.nodes = informers.informer("v1", "Node")
-        self.pods = informers.informer("v1", "Pod", claims=claims_of)
+        self.pods = informers.informer("v1", "Pod", claims=claims.pod_claims)
         self.claims.add_handlers(self.enqueue_handlers())
         self.pods.add_handlers(informer.Handlers(
             on_add=self._pod_changed, on_update=lambda old, new: self._pod_changed(new)))
@@ -119,7 +105,7 @@ class LocalPathProvisioner(controller.Controller):
 
     def _pod_changed(self, pod: Obj) -> None:
         if (pod.get("spec") or {}).get("nodeName"):
-            for key in claims_of(pod):
+            for key in claims.pod_claims(pod):
                 self.queue.add(key)
 
     def _node_updated(self, old: Obj, new: Obj) -> None:
