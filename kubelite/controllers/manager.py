@@ -21,6 +21,7 @@ from kubelite.controllers import (
     tainteviction,
 )
 from kubelite.controllers.gc import collector as gc_collector
+from kubelite.controllers.statefulset import controller as statefulset
 from kubelite.controllers.volume import binder as volume_binder
 from kubelite.controllers.volume import ephemeral as volume_ephemeral
 from kubelite.controllers.volume import protection as volume_protection
@@ -55,6 +56,7 @@ def _builders(opts: Options) -> list[Callable[[rest.Client, factory.InformerFact
         lambda c, f: nodeipam.NodeIPAMController(c, f, cluster_cidr=opts.cluster_cidr,
                                                  mask_size=opts.node_cidr_mask_size),
         deployment.DeploymentController,
+        statefulset.StatefulSetController,
         volume_binder.PersistentVolumeBinder,
         volume_provisioner.LocalPathProvisioner,
         volume_ephemeral.EphemeralVolumeController,
