@@ -19,8 +19,10 @@ from kubelite.controllers import (
     replicaset,
     serviceaccount,
     tainteviction,
+    ttlafterfinished,
 )
 from kubelite.controllers.gc import collector as gc_collector
+from kubelite.controllers.job import controller as job_controller
 from kubelite.controllers.statefulset import controller as statefulset
 from kubelite.controllers.volume import binder as volume_binder
 from kubelite.controllers.volume import ephemeral as volume_ephemeral
@@ -56,6 +58,7 @@ def _builders(opts: Options) -> list[Callable[[rest.Client, factory.InformerFact
         lambda c, f: nodeipam.NodeIPAMController(c, f, cluster_cidr=opts.cluster_cidr,
                                                  mask_size=opts.node_cidr_mask_size),
         deployment.DeploymentController,
+        job_controller.JobController, ttlafterfinished.TTLAfterFinishedController,
         statefulset.StatefulSetController,
         volume_binder.PersistentVolumeBinder,
         volume_provisioner.LocalPathProvisioner,
