@@ -1,0 +1,192 @@
+"""The DaemonSet controller: one daemon pod on every node the pod template fits.
+
+Each sync claims the set's pods (adopting matching orphans, releasing mismatches) and its
+ControllerRevisions, makes sure a revision holds the current template, then creates pods on
+fitting nodes that have none and deletes pods on nodes that stopped fitting (plus failed
+pods and extras). When that needs nothing, a RollingUpdate set replaces old pods at most
+maxUnavailable nodes at a time; OnDelete waits for the user. Status is written last.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+from kubelite.api import errors, labels
+from kubelite.client import events, factory, informer, rest
+from kubelite.controllers import controller, expectations, ownership
+from kubelite.controllers.daemonset import history, placement, plan, podwriter, revisions
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+
+class DaemonSetController(controller.Controller):
+    name = "daemonset-controller"
+
+    def __init__(self, client: rest.Client, informers: factory.InformerFactory) -> None:
+        super().__init__(client, informers)
+        self.ds_rt = client.resource("apps/v1", "DaemonSet")
+        self.pod_rt = client.resource("v1", "Pod")
+        self.ds_informer = informers.informer("apps/v1", "DaemonSet")
+        self.pod_informer = informers.informer("v1", "Pod", controller=informer.by_controller)
+        self.node_informer = informers.informer("v1", "Node")
+        self.cr_informer = informers.informer("apps/v1", "ControllerRevision",
+                                              controller=informer.by_controller)
+        self.expectations = expectations.Expectations()
+        self.recorder = events.Recorder(client, self.name)
+        self.pods = podwriter.PodWriter(client, self.recorder, self.expectations)
+        self.revisions = revisions.RevisionWriter(client)
+        self.ds_informer.add_handlers(self.enqueue_handlers())
+        self.pod_informer.add_handlers(informer.Handlers(
+            on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted))
+        self.node_informer.add_handlers(informer.Handlers(
+            on_add=self._enqueue_all, on_update=self._node_updated, on_delete=self._enqueue_all))
+        self.cr_informer.add_handlers(informer.Handlers(
+            on_add=self._owned_changed, on_delete=self._owned_changed))
+
+    # -- mapping events to daemon sets --------------------------------------------------------
+
+    def _owner_key(self, obj: Obj) -> str | None:
+        ref = ownership.controller_ref(obj)
+        if ref is None or ref.get("kind") != "DaemonSet":
+            return None
+        return f"{obj['metadata']['namespace']}/{ref['name']}"
+
+    def _owned_changed(self, obj: Obj) -> None:
+        key = self._owner_key(obj)
+        if key is not None:
+            self.queue.add(key)
+
+    def _enqueue_matching(self, pod: Obj) -> None:
+        pod_labels = pod["metadata"].get("labels") or {}
+        for ds in self.ds_informer.by_index("namespace", pod["metadata"]["namespace"]):
+            if _selector(ds).matches(pod_labels):
+                self.enqueue(ds)
+
+    def _pod_added(self, pod: Obj) -> None:
+        key = self._owner_key(pod)
+        if key is not None:
+            self.expectations.observed_add(key)
+            self.queue.add(key)
+        elif ownership.controller_ref(pod) is None:
+            self._enqueue_matching(pod)
+
+    def _pod_updated(self, old: Obj, new: Obj) -> None:
+        if old["metadata"].get("resourceVersion") == new["metadata"].get("resourceVersion"):
+            return
+        old_key, new_key = self._owner_key(old), self._owner_key(new)
+        if old_key and old_key != new_key:
+            self.queue.add(old_key)
+        if new_key:
+            self.queue.add(new_key)
+        elif ownership.controller_ref(new) is None:
+            self._enqueue_matching(new)
+
+    def _pod_deleted(self, pod: Obj) -> None:
+        key = self._owner_key(pod)
+        if key is not None:
+            self.expectations.observed_delete(key)
+            self.queue.add(key)
+
+    def _enqueue_all(self, _node: Obj) -> None:
+        for ds in self.ds_informer.list():
+            self.enqueue(ds)
+
+    def _node_updated(self, old: Obj, new: Obj) -> None:
+        """Only what decides fit matters: labels, taints, name (not heartbeats)."""
+        if (old["metadata"].get("labels") != new["metadata"].get("labels")
+                or old.get("spec") != new.get("spec")):
+            self._enqueue_all(new)
+
+    # -- reconcile ----------------------------------------------------------------------------
+
+    async def sync(self, key: str) -> None:
+        cached = self.ds_informer.get(key)
+        if cached is None:
+            self.expectations.forget(key)
+            return
+        ds = copy.deepcopy(cached)
+        ds.setdefault("apiVersion", "apps/v1")
+        ds.setdefault("kind", "DaemonSet")
+        if _selector(ds).empty():
+            self.recorder.event(ds, "Warning", "SelectingAll", "This daemon set is selecting "
+                                "all pods. A non-empty selector is required.")
+            return
+        if ds["metadata"].get("deletionTimestamp"):
+            return
+        ds_pods = await self._claim(ds)
+        current, old = await self.revisions.construct(ds, self._owned_revisions(ds))
+        hash_ = history.hash_of(ds) if current is None else \
+            current["metadata"]["labels"][placement.HASH_LABEL]
+        nodes = self.node_informer.list()
+        if self.expectations.satisfied(key):
+            await self._act(key, ds, nodes, plan.group_by_node(ds_pods), hash_)
+            live = {(p["metadata"].get("labels") or {}).get(placement.HASH_LABEL, "")
+                    for p in ds_pods}
+            await self.revisions.delete(history.to_delete(ds, old, live))
+        await self._write_status(ds, nodes, plan.group_by_node(ds_pods), hash_)
+
+    async def _act(self, key: str, ds: Obj, nodes: list[Obj], node_pods: dict[str, list[Obj]],
+                   hash_: str) -> None:
+        acts = plan.manage(ds, nodes, node_pods)
+        if not acts.create_on and not acts.delete and _is_rolling(ds):
+            acts.delete = plan.rolling_deletions(ds, nodes, node_pods, hash_,
+                                                 events.now_datetime())
+        for pod, node in acts.failed:
+            self.recorder.event(ds, "Warning", "FailedDaemonPod",
+                                f"Found failed daemon pod {pod['metadata']['namespace']}/"
+                                f"{pod['metadata']['name']} on node {node}, will try to kill it")
+        await self.pods.sync_nodes(key, ds, acts, hash_)
+
+    def _owned_revisions(self, ds: Obj) -> list[Obj]:
+        ns = ds["metadata"]["namespace"]
+        return [r for r in self.cr_informer.by_index("controller", ds["metadata"]["uid"])
+                if r["metadata"].get("namespace") == ns]
+
+    async def _claim(self, ds: Obj) -> list[Obj]:
+        """Owned pods that match, after adopting orphans and releasing mismatches."""
+        selector, uid = _selector(ds), ds["metadata"]["uid"]
+        out = []
+        for pod in self.pod_informer.by_index("namespace", ds["metadata"]["namespace"]):
+            ref = ownership.controller_ref(pod)
+            matches = selector.matches(pod["metadata"].get("labels") or {})
+            if ref is not None and ref.get("uid") == uid:
+                if matches:
+                    out.append(pod)
+                else:
+                    await ownership.release(self.client, self.pod_rt, ds, pod)
+            elif ref is None and matches and not pod["metadata"].get("deletionTimestamp"):
+                adopted = await ownership.adopt(self.client, self.pod_rt, ds, pod)
+                if adopted is not None:
+                    out.append(adopted)
+        return out
+
+    async def _write_status(self, ds: Obj, nodes: list[Obj], node_pods: dict[str, list[Obj]],
+                            hash_: str) -> None:
+        status = plan.status(ds, nodes, node_pods, hash_, events.now_datetime())
+        if status != (ds.get("status") or {}):
+            updated = dict(ds)
+            updated["status"] = status
+            try:
+                await self.client.update_status(self.ds_rt, updated)
+            except errors.APIError as e:
+                if not errors.is_not_found(e):
+                    raise
+        min_ready = int(ds["spec"].get("minReadySeconds") or 0)
+        if min_ready and status.get("numberReady", 0) > status.get("numberAvailable", 0):
+            self.queue.add_after(informer.key_of(ds), float(min_ready))
+
+
+def _is_rolling(ds: Obj) -> bool:
+    strategy = (ds.get("spec") or {}).get("updateStrategy") or {}
+    return strategy.get("type", "RollingUpdate") == "RollingUpdate"
+
+
+def _selector(ds: Obj) -> labels.Selector:
+    try:
+        return labels.from_label_selector((ds.get("spec") or {}).get("selector") or {})
+    except errors.BadRequest:
+        return labels.NOTHING
