@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from kubelite.client import factory, rest
 from kubelite.controllers import (
     controller,
+    daemonset,
     deployment,
     endpoints,
     endpointslice,
@@ -58,6 +59,7 @@ def _builders(opts: Options) -> list[Callable[[rest.Client, factory.InformerFact
         lambda c, f: nodeipam.NodeIPAMController(c, f, cluster_cidr=opts.cluster_cidr,
                                                  mask_size=opts.node_cidr_mask_size),
         deployment.DeploymentController,
+        daemonset.DaemonSetController,
         job_controller.JobController, ttlafterfinished.TTLAfterFinishedController,
         statefulset.StatefulSetController,
         volume_binder.PersistentVolumeBinder,
