@@ -1,7 +1,9 @@
-"""Jobs against a real server with two hollow nodes, driven by the real kubectl.
+"""Jobs against a real server, driven by the real kubectl.
 
-Hollow nodes show pods Running but never finish them: a test finishes a pod the way its
-node would, by writing its phase through pods/status. One server for the module.
+Most tests use two hollow nodes, which show pods Running but never finish them: a test
+finishes a pod the way its node would, by writing its phase through pods/status. The last
+tests run real busybox containers on the bundled agent (needs what tests/e2e/agentenv.py
+needs, skipped otherwise; run them in a private network namespace).
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from typing import Any
 
 import pytest
 
+from tests.e2e import agentenv, simenv
 from tests.e2e import cluster as cluster_mod
-from tests.e2e import simenv
 
 pytestmark = pytest.mark.e2e
 
 _names = itertools.count()
 INDEX = "batch.kubernetes.io/job-completion-index"
+REAL_NS = "kubelite-jobs-e2e"
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +149,53 @@ def test_ttl_deletes_finished_job_and_delete_removes_pods(cluster: cluster_mod.C
     cluster.kubectl("delete", "job", "keep", "-n", ns)
     cluster_mod.wait_for("keep pods gone", lambda: job_pods(cluster, ns, "keep"),
                          lambda p: not p)
+
+
+# -- real containers ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster_mod.Cluster]:
+    yield from agentenv.running_cluster(tmp_path_factory, REAL_NS)
+
+
+def real_job_yaml(name: str, command: str, **spec: Any) -> str:
+    body = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+            "spec": {**spec, "template": {"spec": {
+                "restartPolicy": "Never", "terminationGracePeriodSeconds": 1, "containers": [
+                    {"name": "c", "image": agentenv.IMAGE, "imagePullPolicy": "Never",
+                     "command": ["sh", "-c", command]}]}}}}
+    return json.dumps(body)
+
+
+def test_kubectl_create_job_completes_and_logs(real: cluster_mod.Cluster) -> None:
+    real.kubectl("create", "job", "hello", "-n", REAL_NS, f"--image={agentenv.IMAGE}",
+                 "--", "echo", "hi")
+    real.kubectl("wait", "-n", REAL_NS, "--for=condition=complete", "job/hello",
+                 "--timeout=60s", timeout=70)
+    assert real.kubectl("logs", "-n", REAL_NS, "job/hello").stdout == "hi\n"
+    real.kubectl("delete", "job", "hello", "-n", REAL_NS)
+    cluster_mod.wait_for("hello's pods gone", lambda: job_pods(real, REAL_NS, "hello"),
+                         lambda p: not p)
+
+
+def test_parallel_completions_finish(real: cluster_mod.Cluster) -> None:
+    real.kubectl("apply", "-n", REAL_NS, "-f", "-", input=real_job_yaml(
+        "three", "echo done", completions=3, parallelism=2))
+    real.kubectl("wait", "-n", REAL_NS, "--for=condition=complete", "job/three",
+                 "--timeout=60s", timeout=70)
+    row = get_row(real, REAL_NS, "three")
+    assert (row["STATUS"], row["COMPLETIONS"]) == ("Complete", "3/3")
+    assert row["DURATION"].endswith("s")
+    phases = [p["status"]["phase"] for p in job_pods(real, REAL_NS, "three")]
+    assert phases == ["Succeeded"] * 3
+
+
+def test_failing_command_hits_backoff_limit(real: cluster_mod.Cluster) -> None:
+    real.kubectl("apply", "-n", REAL_NS, "-f", "-", input=real_job_yaml(
+        "boom", "exit 3", backoffLimit=1))
+    real.kubectl("wait", "-n", REAL_NS, "--for=condition=failed", "job/boom",
+                 "--timeout=60s", timeout=70)
+    status = real.kubectl_json("get", "job", "boom", "-n", REAL_NS, "-o", "json")["status"]
+    assert status["failed"] == 2 and "succeeded" not in status
+    assert get_row(real, REAL_NS, "boom")["STATUS"] == "Failed"
