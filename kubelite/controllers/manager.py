@@ -22,6 +22,7 @@ from kubelite.controllers import (
     tainteviction,
     ttlafterfinished,
 )
+from kubelite.controllers.cronjob import controller as cronjob_controller
 from kubelite.controllers.gc import collector as gc_collector
 from kubelite.controllers.job import controller as job_controller
 from kubelite.controllers.statefulset import controller as statefulset
@@ -62,6 +63,7 @@ def _builders(opts: Options) -> list[Callable[[rest.Client, factory.InformerFact
         daemonset.DaemonSetController,
         job_controller.JobController, ttlafterfinished.TTLAfterFinishedController,
         statefulset.StatefulSetController,
+        cronjob_controller.CronJobController,
         volume_binder.PersistentVolumeBinder,
         volume_provisioner.LocalPathProvisioner,
         volume_ephemeral.EphemeralVolumeController,
