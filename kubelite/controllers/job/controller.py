@@ -94,6 +94,8 @@ class JobController(controller.Controller):
         counts = state.count(job, await self._claim(job))
         status = status_mod.counted(job, counts)
         conds: list[Obj] = list(status.get("conditions") or [])
+        if not job["spec"].get("suspend"):
+            status.setdefault("startTime", events.now())
         act = self.expectations.satisfied(key)
         now = events.now_datetime()
         failure = state.failure(job, counts, now)
@@ -174,7 +176,6 @@ class JobController(controller.Controller):
                 "Suspended", "JobResumed", "Job resumed", stamp, status="False")):
             self.recorder.event(job, "Normal", "Resumed", "Job resumed")
             status["startTime"] = stamp
-        status.setdefault("startTime", stamp)
         left = state.deadline_left({**job, "status": status}, events.now_datetime())
         if left is not None:
             self.queue.add_after(key, max(left, 0.0) + 0.05)
