@@ -95,19 +95,20 @@ def _scaled(value: Any, total: int) -> int:
     return int(value or 0)
 
 
-def desired_count(ds: Obj, nodes: list[Obj]) -> int:
-    return sum(1 for n in nodes if placement.node_fit(ds, n).should_run)
+def desired_nodes(ds: Obj, nodes: list[Obj]) -> list[str]:
+    return [n["metadata"]["name"] for n in nodes if placement.node_fit(ds, n).should_run]
 
 
 def rolling_deletions(ds: Obj, nodes: list[Obj], node_pods: dict[str, list[Obj]], hash_: str,
                       now: datetime.datetime) -> list[Obj]:
     """Old pods to delete this round: unavailable ones always, available ones while fewer
     than maxUnavailable nodes lack an available pod (the manage step then recreates them)."""
-    budget = max_unavailable(ds, desired_count(ds, nodes))
+    desired = desired_nodes(ds, nodes)
+    budget = max_unavailable(ds, len(desired))
     min_ready = int((ds.get("spec") or {}).get("minReadySeconds") or 0)
     unavailable, replace, candidates = 0, [], []
-    for name in sorted(node_pods):
-        live = [p for p in node_pods[name] if not p["metadata"].get("deletionTimestamp")]
+    for name in sorted(set(node_pods) | set(desired)):   # a desired node without a pod is down
+        live = [p for p in node_pods.get(name, []) if not p["metadata"].get("deletionTimestamp")]
         new = [p for p in live if placement.is_updated(p, hash_, ds)]
         old = [p for p in live if not placement.is_updated(p, hash_, ds)]
         if len(new) > 1 or len(old) > 1 or bool(new) == bool(old):

@@ -1,0 +1,212 @@
+"""DaemonSets against a real server with three hollow nodes, driven by the real kubectl.
+
+One server for the module (`--sim-nodes 3`); tests that label or taint a node undo it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e import cluster as cluster_mod
+from tests.e2e import simenv
+
+pytestmark = pytest.mark.e2e
+
+NODES = ("hollow-0", "hollow-1", "hollow-2")
+_names = itertools.count()
+DEFAULT_TOLERATIONS = {
+    ("node.kubernetes.io/not-ready", "NoExecute"), ("node.kubernetes.io/unreachable", "NoExecute"),
+    ("node.kubernetes.io/disk-pressure", "NoSchedule"),
+    ("node.kubernetes.io/memory-pressure", "NoSchedule"),
+    ("node.kubernetes.io/pid-pressure", "NoSchedule"),
+    ("node.kubernetes.io/unschedulable", "NoSchedule")}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster_mod.Cluster]:
+    yield from simenv.running_cluster(tmp_path_factory, len(NODES))
+
+
+@pytest.fixture
+def ns(cluster: cluster_mod.Cluster) -> str:
+    name = f"ds{next(_names)}-{os.getpid() % 10000}"
+    cluster.kubectl("create", "namespace", name)
+    return name
+
+
+def ds_yaml(name: str, *, image: str = "nginx:1", node_selector: str = "") -> str:
+    selector = f"\n      nodeSelector: {{{node_selector}}}" if node_selector else ""
+    return f"""apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: {name}
+spec:
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:{selector}
+      containers:
+      - name: c
+        image: {image}
+"""
+
+
+def pods_by_node(cluster: cluster_mod.Cluster, ns: str, app: str) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for pod in cluster.kubectl_json("get", "pods", "-n", ns, "-l", f"app={app}")["items"]:
+        if not pod["metadata"].get("deletionTimestamp"):
+            out.setdefault(pod["spec"].get("nodeName", ""), []).append(pod)
+    return out
+
+
+def wait_nodes(cluster: cluster_mod.Cluster, ns: str, app: str, nodes: set[str]) -> None:
+    """Until exactly `nodes` run one daemon pod each, all Running."""
+    cluster_mod.wait_for(
+        f"daemon pods on {sorted(nodes)}", lambda: pods_by_node(cluster, ns, app),
+        lambda got: set(got) == nodes and all(
+            len(p) == 1 and p[0]["status"].get("phase") == "Running" for p in got.values()))
+
+
+def test_one_pod_per_node_pinned_labelled_and_shown(cluster: cluster_mod.Cluster,
+                                                     ns: str) -> None:
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=ds_yaml("agent"))
+    wait_nodes(cluster, ns, "agent", set(NODES))
+    cluster.kubectl("rollout", "status", "ds/agent", "-n", ns, "--timeout=60s")
+    [rev] = cluster.kubectl_json("get", "controllerrevisions", "-n", ns)["items"]
+    hash_ = rev["metadata"]["labels"]["controller-revision-hash"]
+    assert rev["metadata"]["name"] == f"agent-{hash_}" and rev["revision"] == 1
+    for node, [pod] in pods_by_node(cluster, ns, "agent").items():
+        assert re.fullmatch(r"agent-[a-z0-9]{5}", pod["metadata"]["name"])
+        assert pod["metadata"]["labels"]["controller-revision-hash"] == hash_
+        assert pod["metadata"]["labels"]["pod-template-generation"] == "1"
+        terms = pod["spec"]["affinity"]["nodeAffinity"][
+            "requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+        assert terms == [{"matchFields": [{"key": "metadata.name", "operator": "In",
+                                           "values": [node]}]}]
+        assert DEFAULT_TOLERATIONS <= {(t["key"], t["effect"]) for t in pod["spec"]["tolerations"]}
+    lines = cluster.kubectl("get", "ds", "-n", ns).stdout.splitlines()
+    assert lines[0].split() == ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE",
+                                "NODE", "SELECTOR", "AGE"]
+    assert lines[1].split()[:7] == ["agent", "3", "3", "3", "3", "3", "<none>"]
+    described = cluster.kubectl("describe", "ds", "agent", "-n", ns).stdout
+    assert "SuccessfulCreate" in described and "Created pod: agent-" in described
+
+
+def test_deleted_pod_is_recreated_and_deleting_the_set_removes_its_pods(
+        cluster: cluster_mod.Cluster, ns: str) -> None:
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=ds_yaml("logs"))
+    wait_nodes(cluster, ns, "logs", set(NODES))
+    [victim] = pods_by_node(cluster, ns, "logs")["hollow-1"]
+    cluster.kubectl("delete", "pod", victim["metadata"]["name"], "-n", ns)
+    cluster_mod.wait_for("a new pod on hollow-1", lambda: pods_by_node(cluster, ns, "logs"),
+                         lambda got: len(got.get("hollow-1", [])) == 1 and got["hollow-1"][0][
+                             "metadata"]["name"] != victim["metadata"]["name"])
+    cluster.kubectl("delete", "ds", "logs", "-n", ns)
+    cluster_mod.wait_for("daemon pods gone", lambda: cluster.kubectl_json(
+        "get", "pods", "-n", ns)["items"], lambda items: items == [])
+
+
+def test_node_labelled_later_gets_a_pod_and_loses_it_when_unlabelled(
+        cluster: cluster_mod.Cluster, ns: str) -> None:
+    label = f"ds-{ns}"
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=ds_yaml("picky",
+                                                                node_selector=f"{label}: 'yes'"))
+    cluster.kubectl("wait", "-n", ns, "ds/picky", "--timeout=30s",
+                    "--for=jsonpath={.status.observedGeneration}=1")
+    assert cluster.kubectl_json("get", "ds", "picky", "-n", ns)["status"][
+        "desiredNumberScheduled"] == 0
+    cluster.kubectl("label", "node", "hollow-1", f"{label}=yes")
+    try:
+        wait_nodes(cluster, ns, "picky", {"hollow-1"})
+        lines = cluster.kubectl("get", "ds", "-n", ns).stdout.splitlines()
+        assert lines[1].split()[:7] == ["picky", "1", "1", "1", "1", "1", f"{label}=yes"]
+    finally:
+        cluster.kubectl("label", "node", "hollow-1", f"{label}-")
+    wait_nodes(cluster, ns, "picky", set())
+
+
+def test_tainted_node_without_toleration_gets_no_pod(cluster: cluster_mod.Cluster,
+                                                     ns: str) -> None:
+    taint = f"ds-{ns}=x:NoSchedule"
+    cluster.kubectl("taint", "node", "hollow-2", taint)
+    try:
+        cluster.kubectl("apply", "-n", ns, "-f", "-", input=ds_yaml("shy"))
+        wait_nodes(cluster, ns, "shy", {"hollow-0", "hollow-1"})
+        cluster.kubectl("wait", "-n", ns, "ds/shy", "--timeout=30s",
+                        "--for=jsonpath={.status.numberAvailable}=2")
+        status = cluster.kubectl_json("get", "ds", "shy", "-n", ns)["status"]
+        assert (status["desiredNumberScheduled"], status["currentNumberScheduled"]) == (2, 2)
+    finally:
+        cluster.kubectl("taint", "node", "hollow-2", f"{taint}-")
+    wait_nodes(cluster, ns, "shy", set(NODES))
+
+
+def _watch_events(text: str) -> list[tuple[str, Any]]:
+    decoder, out, pos = json.JSONDecoder(), [], 0
+    while pos < len(text):
+        if text[pos].isspace():
+            pos += 1
+            continue
+        event, pos = decoder.raw_decode(text, pos)
+        out.append((event["type"], event["object"]))
+    return out
+
+
+def _fewest_available(events: list[tuple[str, Any]], old_image: str) -> int:
+    """Replaying pod events: the fewest nodes that had a live, ready pod at any moment
+    after the first pod of the rollout was touched."""
+    pods: dict[str, Any] = {}
+    fewest, started = len(NODES), False
+    for kind, pod in events:
+        name = pod["metadata"]["name"]
+        if kind == "DELETED":
+            pods.pop(name, None)
+        else:
+            pods[name] = pod
+        started = started or kind == "DELETED" or bool(pod["metadata"].get(
+            "deletionTimestamp")) or pod["spec"]["containers"][0]["image"] != old_image
+        nodes = {p["spec"].get("nodeName") for p in pods.values()
+                 if not p["metadata"].get("deletionTimestamp") and any(
+                     c["type"] == "Ready" and c["status"] == "True"
+                     for c in p.get("status", {}).get("conditions", []))}
+        if started:
+            fewest = min(fewest, len(nodes))
+    return fewest
+
+
+def test_rolling_update_one_node_at_a_time_then_history_and_undo(
+        cluster: cluster_mod.Cluster, ns: str) -> None:
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=ds_yaml("roll", image="nginx:1"))
+    cluster.kubectl("rollout", "status", "ds/roll", "-n", ns, "--timeout=60s")
+    watcher = subprocess.Popen(
+        [cluster_mod.KUBECTL, "get", "pods", "-n", ns, "-w", "--output-watch-events",
+         "-o", "json"], stdout=subprocess.PIPE, text=True, env=cluster.env())
+    try:
+        cluster.kubectl("set", "image", "ds/roll", "c=nginx:2", "-n", ns)
+        out = cluster.kubectl("rollout", "status", "ds/roll", "-n", ns, "--timeout=60s").stdout
+    finally:
+        watcher.terminate()
+        stream, _ = watcher.communicate(timeout=10)
+    assert out.strip().endswith('daemon set "roll" successfully rolled out')
+    assert _fewest_available(_watch_events(stream), "nginx:1") == len(NODES) - 1
+    images = {p[0]["spec"]["containers"][0]["image"]
+              for p in pods_by_node(cluster, ns, "roll").values()}
+    assert images == {"nginx:2"}
+    history = cluster.kubectl("rollout", "history", "ds/roll", "-n", ns).stdout
+    assert [line.split()[0] for line in history.splitlines()[2:] if line.strip()] == ["1", "2"]
+    cluster.kubectl("rollout", "undo", "ds/roll", "-n", ns)
+    cluster.kubectl("rollout", "status", "ds/roll", "-n", ns, "--timeout=60s")
+    ds = cluster.kubectl_json("get", "ds", "roll", "-n", ns)
+    assert ds["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1"
+    history = cluster.kubectl("rollout", "history", "ds/roll", "-n", ns).stdout
+    assert [line.split()[0] for line in history.splitlines()[2:] if line.strip()] == ["2", "3"]
