@@ -1,0 +1,1 @@
+"""The HorizontalPodAutoscaler controller (upstream pkg/controller/podautoscaler)."""
