@@ -25,6 +25,7 @@ from kubelite.controllers import (
 from kubelite.controllers.cronjob import controller as cronjob_controller
 from kubelite.controllers.gc import collector as gc_collector
 from kubelite.controllers.job import controller as job_controller
+from kubelite.controllers.podautoscaler import controller as podautoscaler
 from kubelite.controllers.statefulset import controller as statefulset
 from kubelite.controllers.volume import binder as volume_binder
 from kubelite.controllers.volume import ephemeral as volume_ephemeral
@@ -69,6 +70,7 @@ def _builders(opts: Options) -> list[Callable[[rest.Client, factory.InformerFact
         volume_ephemeral.EphemeralVolumeController,
         volume_protection.ClaimProtectionController,
         volume_protection.VolumeProtectionController,
+        podautoscaler.HorizontalController,
     ]
     return builders
 
