@@ -1,0 +1,109 @@
+"""CronJobs through the real kubectl: what `get cronjobs` prints, Jobs made when a time is
+due, `create job --from=cronjob/...`, and suspend.
+
+No test waits for a minute boundary: a test makes a run due at once by writing an old
+status.lastScheduleTime (what a controller restarted after a pause would find), so the
+controller starts the latest missed time immediately.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+
+from tests.e2e import cluster as cluster_mod
+
+pytestmark = pytest.mark.e2e
+
+Obj = dict[str, Any]
+SCHEDULED = "batch.kubernetes.io/cronjob-scheduled-timestamp"
+
+
+def create(cluster: cluster_mod.Cluster, ns: str, name: str, *flags: str) -> None:
+    cluster.kubectl("-n", ns, "create", "cronjob", name, "--image=busybox",
+                    "--schedule=*/1 * * * *", *flags, "--", "echo", "hi")
+
+
+def make_due(cluster: cluster_mod.Cluster, ns: str, name: str) -> None:
+    """Pretend the last run was minutes ago: the latest minute boundary is then due."""
+    past = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=3)
+    cluster.kubectl("-n", ns, "patch", "cronjob", name, "--subresource=status", "--type=merge",
+                    "-p", f'{{"status":{{"lastScheduleTime":"{past:%Y-%m-%dT%H:%M:00Z}"}}}}')
+
+
+def owned_jobs(cluster: cluster_mod.Cluster, ns: str, name: str) -> list[Obj]:
+    items = cluster.kubectl_json("-n", ns, "get", "jobs")["items"]
+    return [j for j in items
+            if any(r.get("name") == name and r.get("kind") == "CronJob"
+                   for r in j["metadata"].get("ownerReferences") or [])]
+
+
+def event_reasons(cluster: cluster_mod.Cluster, ns: str, name: str) -> list[str]:
+    items = cluster.kubectl_json("-n", ns, "get", "events",
+                                 f"--field-selector=involvedObject.name={name}")["items"]
+    return [e["reason"] for e in items]
+
+
+def test_get_cronjobs_columns(cluster: cluster_mod.Cluster, ns: str) -> None:
+    create(cluster, ns, "tick")
+    out = cluster.kubectl("-n", ns, "get", "cronjobs").stdout.splitlines()
+    assert out[0].split() == ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST",
+                              "SCHEDULE", "AGE"]
+    assert out[1].split()[:10] == ["tick", "*/1", "*", "*", "*", "*", "<none>", "False", "0",
+                                   "<none>"]
+
+
+def test_due_time_makes_a_job(cluster: cluster_mod.Cluster, ns: str) -> None:
+    create(cluster, ns, "tick")
+    make_due(cluster, ns, "tick")
+    (job,) = cluster_mod.wait_for("the cronjob's job", lambda: owned_jobs(cluster, ns, "tick"),
+                                  lambda js: len(js) == 1)
+    scheduled = job["metadata"]["annotations"][SCHEDULED]
+    minutes = int(datetime.datetime.fromisoformat(scheduled).timestamp()) // 60
+    assert job["metadata"]["name"] == f"tick-{minutes}"
+    assert job["metadata"]["ownerReferences"][0]["controller"] is True
+    cj = cluster_mod.wait_for(
+        "status.active", lambda: cluster.kubectl_json("-n", ns, "get", "cronjob", "tick"),
+        lambda c: bool((c.get("status") or {}).get("active")))
+    assert [a["name"] for a in cj["status"]["active"]] == [job["metadata"]["name"]]
+    assert cj["status"]["lastScheduleTime"] == scheduled
+    row = cluster.kubectl("-n", ns, "get", "cronjobs", "--no-headers").stdout.split()
+    assert row[8] == "1" and row[9] != "<none>"       # ACTIVE, LAST SCHEDULE
+    assert "SuccessfulCreate" in cluster_mod.wait_for(
+        "the creation event", lambda: event_reasons(cluster, ns, "tick"),
+        lambda r: "SuccessfulCreate" in r)
+
+
+def test_job_from_cronjob_is_not_counted_active(cluster: cluster_mod.Cluster, ns: str) -> None:
+    create(cluster, ns, "tick")
+    cluster.kubectl("-n", ns, "create", "job", "--from=cronjob/tick", "manual")
+    job = cluster.kubectl_json("-n", ns, "get", "job", "manual")
+    assert job["metadata"]["ownerReferences"][0]["name"] == "tick"
+    assert job["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"] == "manual"
+    cluster_mod.wait_for("the controller to see the manual job",
+                         lambda: event_reasons(cluster, ns, "tick"),
+                         lambda r: "UnexpectedJob" in r)
+    cj = cluster.kubectl_json("-n", ns, "get", "cronjob", "tick")
+    assert not (cj.get("status") or {}).get("active")
+
+
+def test_suspended_cronjob_makes_nothing(cluster: cluster_mod.Cluster, ns: str) -> None:
+    create(cluster, ns, "paused")
+    cluster.kubectl("-n", ns, "patch", "cronjob", "paused", "--type=merge",
+                    "-p", '{"spec":{"suspend":true}}')
+    create(cluster, ns, "running")
+    make_due(cluster, ns, "paused")
+    make_due(cluster, ns, "running")
+    # Both are due at once; by the time the running one's Job exists, the suspended
+    # one has been looked at too (it was queued first).
+    cluster_mod.wait_for("the running cronjob's job", lambda: owned_jobs(cluster, ns, "running"),
+                         lambda js: len(js) == 1)
+    assert owned_jobs(cluster, ns, "paused") == []
+    row = cluster.kubectl("-n", ns, "get", "cronjob", "paused", "--no-headers").stdout.split()
+    assert row[7] == "True"
+    cluster.kubectl("-n", ns, "patch", "cronjob", "paused", "--type=merge",
+                    "-p", '{"spec":{"suspend":false}}')
+    cluster_mod.wait_for("the resumed cronjob's job", lambda: owned_jobs(cluster, ns, "paused"),
+                         lambda js: len(js) == 1)
