@@ -210,3 +210,5 @@ def test_rolling_update_one_node_at_a_time_then_history_and_undo(
     assert ds["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1"
     history = cluster.kubectl("rollout", "history", "ds/roll", "-n", ns).stdout
     assert [line.split()[0] for line in history.splitlines()[2:] if line.strip()] == ["2", "3"]
+    skipped = cluster.kubectl("rollout", "undo", "ds/roll", "-n", ns, "--to-revision=3").stdout
+    assert "skipped rollback (current template already matches revision 3)" in skipped

@@ -20,10 +20,21 @@ DEFAULT_HISTORY_LIMIT = 10
 
 
 def patch_of(ds: Obj) -> Obj:
-    """The revision data that restores this DaemonSet's template."""
+    """The revision data that restores this DaemonSet's template, keys sorted and a null
+    creationTimestamp as Go writes it: kubectl compares these bytes with the DaemonSet's
+    own to skip an undo to the current revision."""
     template = copy.deepcopy((ds.get("spec") or {}).get("template") or {})
+    template.setdefault("metadata", {}).setdefault("creationTimestamp", None)
     template["$patch"] = "replace"
-    return {"spec": {"template": template}}
+    return _sorted({"spec": {"template": template}})  # type: ignore[no-any-return]
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
 
 
 def hash_of(ds: Obj) -> str:
