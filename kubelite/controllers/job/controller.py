@@ -100,7 +100,7 @@ class JobController(controller.Controller):
         now = events.now_datetime()
         failure = state.failure(job, counts, now)
         if failure is not None:
-            await self._fail(job, counts, conds, failure, act=act)
+            await self._fail(job, counts, status, conds, failure, act=act)
         elif state.complete(job, counts):
             await self._complete(job, counts, status, conds, act=act)
         elif job["spec"].get("suspend"):
@@ -132,12 +132,12 @@ class JobController(controller.Controller):
 
     # -- the four branches -------------------------------------------------------------------
 
-    async def _fail(self, job: Obj, counts: state.Counts, conds: list[Obj],
+    async def _fail(self, job: Obj, counts: state.Counts, status: Obj, conds: list[Obj],
                     failure: tuple[str, str], *, act: bool) -> None:
         reason, message = failure
         stamp = events.now()
         if act and counts.active:
-            await self._delete(job, counts.active)
+            await self._delete(job, status, counts.active)
         if status_mod.set_condition(conds, status_mod.condition(
                 "FailureTarget", reason, message, stamp)):
             self.recorder.event(job, "Warning", reason, message)
@@ -149,7 +149,7 @@ class JobController(controller.Controller):
                         *, act: bool) -> None:
         stamp = events.now()
         if act and counts.active:
-            await self._delete(job, counts.active)
+            await self._delete(job, status, counts.active)
         status_mod.set_condition(conds, status_mod.condition(
             "SuccessCriteriaMet", "CompletionsReached", state.COMPLETE_MESSAGE, stamp))
         if counts.active or counts.terminating:
@@ -162,7 +162,7 @@ class JobController(controller.Controller):
     async def _suspend(self, job: Obj, counts: state.Counts, status: Obj, conds: list[Obj],
                        *, act: bool) -> None:
         if act and counts.active:
-            await self._delete(job, counts.active)
+            await self._delete(job, status, counts.active)
         if status_mod.set_condition(conds, status_mod.condition(
                 "Suspended", "JobSuspended", "Job suspended", events.now())):
             self.recorder.event(job, "Normal", "Suspended", "Job suspended")
@@ -183,7 +183,7 @@ class JobController(controller.Controller):
             return
         victims = state.surplus(job, counts)
         if victims:
-            await self._delete(job, victims)
+            await self._delete(job, status, victims)
             return
         need = min(state.want_active(job, counts) - len(counts.active), BURST)
         if need <= 0:
@@ -191,12 +191,13 @@ class JobController(controller.Controller):
         slots: list[int | None] = list(state.missing_indexes(job, counts, need)) \
             if state.is_indexed(job) else [None] * need
         if slots:
-            await self._create(key, job, slots)
+            status_mod.after_writes(status, created=await self._create(key, job, slots))
 
     # -- writes ------------------------------------------------------------------------------
 
-    async def _create(self, key: str, job: Obj, slots: list[int | None]) -> None:
-        """Create in growing batches (1, 2, 4...) so a broken template fails fast."""
+    async def _create(self, key: str, job: Obj, slots: list[int | None]) -> int:
+        """Create in growing batches (1, 2, 4...) so a broken template fails fast;
+        returns how many were created."""
         self.expectations.expect(key, adds=len(slots))
         done, batch = 0, 1
         while done < len(slots):
@@ -210,8 +211,9 @@ class JobController(controller.Controller):
                     self.expectations.observed_add(key)
                 self.recorder.event(job, "Warning", "FailedCreate",
                                     f"Error creating: {failures[0]}")
-                return
+                return done - len(failures)
             batch *= 2
+        return done
 
     async def _create_one(self, job: Obj, index: int | None) -> None:
         pod = await self.client.create(self.pod_rt, template.pod_for(job, index),
@@ -219,7 +221,8 @@ class JobController(controller.Controller):
         self.recorder.event(job, "Normal", "SuccessfulCreate",
                             f"Created pod: {pod['metadata']['name']}")
 
-    async def _delete(self, job: Obj, victims: list[Obj]) -> None:
+    async def _delete(self, job: Obj, status: Obj, victims: list[Obj]) -> None:
+        status_mod.after_writes(status, removed=victims)
         key = informer.key_of(job)
         self.expectations.expect(key, deletes=len(victims))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubelite.controllers import pods
 from kubelite.controllers.job import indexes, state
 
 Obj = dict[str, Any]
@@ -48,3 +49,15 @@ def counted(job: Obj, counts: state.Counts) -> Obj:
     if state.is_indexed(job) and counts.completed:
         status["completedIndexes"] = indexes.format_intervals(counts.completed)
     return status
+
+
+def after_writes(status: Obj, *, created: int = 0, removed: list[Obj] | None = None) -> None:
+    """Account for pods this sync created or deleted, as upstream reports them at once:
+    created pods are active, deleted ones terminating."""
+    removed = removed or []
+    active = int(status.get("active", 0)) + created - len(removed)
+    status.pop("active", None)
+    if active > 0:
+        status["active"] = active
+    status["ready"] = max(0, int(status.get("ready", 0)) - sum(map(pods.is_ready, removed)))
+    status["terminating"] = int(status.get("terminating", 0)) + len(removed)
