@@ -107,3 +107,31 @@ def test_suspended_cronjob_makes_nothing(cluster: cluster_mod.Cluster, ns: str) 
                     "-p", '{"spec":{"suspend":false}}')
     cluster_mod.wait_for("the resumed cronjob's job", lambda: owned_jobs(cluster, ns, "paused"),
                          lambda js: len(js) == 1)
+
+
+@pytest.mark.parametrize(("schedule", "tz", "message"), [
+    ("61 * * * *", None,
+     'spec.schedule: Invalid value: "61 * * * *": end of range (61) above maximum (59): 61'),
+    ("0 0 * 13 *", None,
+     'spec.schedule: Invalid value: "0 0 * 13 *": end of range (13) above maximum (12): 13'),
+    ("*/5 * * * *", "Mars/Olympus",
+     'spec.timeZone: Invalid value: "Mars/Olympus": unknown time zone Mars/Olympus'),
+], ids=["minute", "month", "zone"])
+def test_bad_schedule_rejected(cluster: cluster_mod.Cluster, ns: str, schedule: str,
+                               tz: str | None, message: str) -> None:
+    zone = f"\n  timeZone: {tz}" if tz else ""
+    res = cluster.kubectl("-n", ns, "apply", "-f", "-", check=False, input=f"""
+apiVersion: batch/v1
+kind: CronJob
+metadata: {{name: bad}}
+spec:
+  schedule: "{schedule}"{zone}
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{{name: c, image: busybox}}]
+""")
+    assert res.returncode != 0
+    assert 'The CronJob "bad" is invalid: ' + message in res.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kubelite.api import errors
+from kubelite.api import cron, errors
 from kubelite.api.validation import field, names, pods, selectors
 
 Obj = dict[str, Any]
@@ -75,6 +75,7 @@ def cron_job(obj: Obj, old: Obj | None) -> list[errors.Cause]:
         problem = schedule_problem(schedule)
         if problem:
             causes.append(field.invalid("spec.schedule", schedule, problem))
+    causes += time_zone(spec.get("timeZone"))
     policy = spec.get("concurrencyPolicy")
     if policy is not None and policy not in ("Allow", "Forbid", "Replace"):
         causes.append(field.not_supported("spec.concurrencyPolicy", policy,
@@ -100,7 +101,29 @@ def schedule_problem(schedule: str) -> str:
     if len(fields) != 5:
         return f"expected exactly 5 fields, found {len(fields)}: [{' '.join(fields)}]"
     bad = next((f for f in fields if not _CRON_FIELD_RE.fullmatch(f)), None)
-    return f"failed to parse int from {bad}" if bad else ""
+    if bad:
+        return f"failed to parse int from {bad}"
+    try:
+        cron.parse(body)          # ranges, steps and names, in the parser's own words
+    except cron.ParseError as e:
+        return str(e)
+    return ""
+
+
+def time_zone(tz: Any) -> list[errors.Cause]:
+    """spec.timeZone: unset, or a zone the zone database knows (upstream's validateTimeZone)."""
+    if tz is None or not isinstance(tz, str):
+        return []
+    if not tz:
+        return [field.invalid("spec.timeZone", tz, "timeZone must be nil or non-empty string")]
+    if tz.lower() == "local":
+        return [field.invalid("spec.timeZone", tz, "timeZone must be an explicit time zone as "
+                              "defined in https://www.iana.org/time-zones")]
+    try:
+        cron.zone(tz)
+    except cron.ParseError as e:
+        return [field.invalid("spec.timeZone", tz, str(e))]
+    return []
 
 
 def hpa(obj: Obj, old: Obj | None) -> list[errors.Cause]:
