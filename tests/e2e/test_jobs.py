@@ -179,16 +179,20 @@ def test_kubectl_create_job_completes_and_logs(real: cluster_mod.Cluster) -> Non
                          lambda p: not p)
 
 
-def test_parallel_completions_finish(real: cluster_mod.Cluster) -> None:
+def test_parallel_indexed_completions_finish(real: cluster_mod.Cluster) -> None:
     real.kubectl("apply", "-n", REAL_NS, "-f", "-", input=real_job_yaml(
-        "three", "echo done", completions=3, parallelism=2))
+        "three", "echo index $JOB_COMPLETION_INDEX on $(hostname)", completions=3,
+        parallelism=2, completionMode="Indexed"))
     real.kubectl("wait", "-n", REAL_NS, "--for=condition=complete", "job/three",
                  "--timeout=60s", timeout=70)
     row = get_row(real, REAL_NS, "three")
     assert (row["STATUS"], row["COMPLETIONS"]) == ("Complete", "3/3")
     assert row["DURATION"].endswith("s")
-    phases = [p["status"]["phase"] for p in job_pods(real, REAL_NS, "three")]
-    assert phases == ["Succeeded"] * 3
+    printed = set()
+    for p in job_pods(real, REAL_NS, "three"):
+        assert p["status"]["phase"] == "Succeeded"
+        printed.add(real.kubectl("logs", "-n", REAL_NS, p["metadata"]["name"]).stdout)
+    assert printed == {f"index {i} on three-{i}\n" for i in range(3)}
 
 
 def test_failing_command_hits_backoff_limit(real: cluster_mod.Cluster) -> None:
