@@ -137,3 +137,9 @@ async def test_lower_parallelism_deletes_surplus() -> None:
     await h.sync()
     assert len(h.pods()) == 1
     assert sum(1 for e in h.recorder.events if e[1] == "SuccessfulDelete") == 2
+
+
+async def test_other_managers_jobs_are_left_alone() -> None:
+    h = await new_harness(managedBy="example.com/queue")
+    await h.sync()
+    assert h.pods() == [] and not h.job().get("status")

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 BURST = 500
+MANAGER = "kubernetes.io/job-controller"     # spec.managedBy of jobs this controller runs
 
 
 def selector_of(job: Obj) -> labels.Selector:
@@ -89,7 +90,8 @@ class JobController(controller.Controller):
         if job is None:
             self.expectations.forget(key)
             return
-        if state.is_finished(job) or job["metadata"].get("deletionTimestamp"):
+        if state.is_finished(job) or job["metadata"].get("deletionTimestamp") or \
+                job["spec"].get("managedBy", MANAGER) != MANAGER:
             return
         counts = state.count(job, await self._claim(job))
         status = status_mod.counted(job, counts)
@@ -186,6 +188,8 @@ class JobController(controller.Controller):
             await self._delete(job, status, victims)
             return
         need = min(state.want_active(job, counts) - len(counts.active), BURST)
+        if job["spec"].get("podReplacementPolicy") == "Failed":
+            need -= counts.terminating       # replace a pod only once it has fully failed
         if need <= 0:
             return
         slots: list[int | None] = list(state.missing_indexes(job, counts, need)) \
