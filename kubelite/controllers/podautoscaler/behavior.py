@@ -114,36 +114,35 @@ def _start_of_period(history: History, current: int, period: float, now: float) 
             + _change_in(history.down_events, period, now))
 
 
-def up_limit(history: History, current: int, rules: Obj, now: float) -> int:
-    """The most replicas scale-up policies allow now."""
-    select = rules.get("selectPolicy") or "Max"
-    if select == "Disabled":
-        return current
-    proposals = []
+def _proposals(history: History, current: int, rules: Obj, now: float, up: bool) -> list[int]:
+    """What each policy allows, counted from the size at the start of its period."""
+    out = []
     for policy in rules.get("policies") or []:
         start = _start_of_period(history, current, float(policy["periodSeconds"]), now)
+        value = int(policy["value"])
         if policy["type"] == "Pods":
-            proposals.append(start + int(policy["value"]))
+            out.append(start + value if up else start - value)
+        elif up:
+            out.append(math.ceil(start * (1 + value / 100)))
         else:
-            proposals.append(math.ceil(start * (1 + int(policy["value"]) / 100)))
-    if not proposals:
+            out.append(int(start * (1 - value / 100)))
+    return out
+
+
+def up_limit(history: History, current: int, rules: Obj, now: float) -> int:
+    """The most replicas scale-up policies allow now (Max picks the biggest change)."""
+    select = rules.get("selectPolicy") or "Max"
+    proposals = _proposals(history, current, rules, now, up=True)
+    if select == "Disabled" or not proposals:
         return current
     return min(proposals) if select == "Min" else max(proposals)
 
 
 def down_limit(history: History, current: int, rules: Obj, now: float) -> int:
-    """The fewest replicas scale-down policies allow now."""
+    """The fewest replicas scale-down policies allow now (Max picks the biggest change)."""
     select = rules.get("selectPolicy") or "Max"
-    if select == "Disabled":
-        return current
-    proposals = []
-    for policy in rules.get("policies") or []:
-        start = _start_of_period(history, current, float(policy["periodSeconds"]), now)
-        if policy["type"] == "Pods":
-            proposals.append(start - int(policy["value"]))
-        else:
-            proposals.append(int(start * (1 - int(policy["value"]) / 100)))
-    if not proposals:
+    proposals = _proposals(history, current, rules, now, up=False)
+    if select == "Disabled" or not proposals:
         return current
     return max(proposals) if select == "Min" else min(proposals)
 

@@ -13,6 +13,7 @@ cancels the direction, the current count stays.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -138,71 +139,58 @@ def _settle(current: int, ratio: float, new_ratio: float, count: int) -> int:
     return wanted
 
 
-def _fill_assumed(usage: dict[str, int], groups: _Groups, ratio: float,
-                  requests: dict[str, int] | None, target_each: int) -> bool:
-    """Add assumed figures for missing and unready pods; whether unready ones count."""
-    for name in groups.missing:
-        if ratio < 1.0:
-            usage[name] = requests[name] if requests is not None else target_each
-        else:
-            usage[name] = 0
+def _decide(current: int, groups: _Groups, ratio_of: Callable[[dict[str, int]], float],
+            assumed_missing: Callable[[str], int]) -> int:
+    """upstream's decision once the measured ratio is known (see the module docstring)."""
+    usage = dict(groups.ready)
+    ratio = ratio_of(usage)
     with_unready = bool(groups.unready) and ratio > 1.0
+    if not with_unready and not groups.missing:
+        if abs(1.0 - ratio) <= TOLERANCE:
+            return current
+        return math.ceil(ratio * len(usage))
+    for name in groups.missing:
+        usage[name] = assumed_missing(name) if ratio < 1.0 else 0
     if with_unready:
-        for name in groups.unready:
-            usage[name] = 0
-    return with_unready
+        usage.update(dict.fromkeys(groups.unready, 0))
+    return _settle(current, ratio, ratio_of(usage), len(usage))
 
 
-def _no_metrics(resource: str, metrics: dict[str, PodMetric], pods: list[Obj]) -> None:
+def _grouped(resource: str, metrics: dict[str, PodMetric], pods: list[Obj],
+             now: datetime) -> _Groups:
     if not metrics:
         raise MetricsError(f"unable to get metrics for resource {resource}: "
                            "no metrics returned from resource metrics API")
     if not pods:
         raise MetricsError("no pods returned by selector while calculating replica count")
+    groups = group_pods(pods, metrics, resource, now)
+    if not groups.ready:
+        raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
+    return groups
 
 
 def utilization_replicas(current: int, target: int, pods: list[Obj],
                          metrics: dict[str, PodMetric], *, resource: str, now: datetime,
                          container: str = "") -> Result:
     """Replicas for a target utilization (percent of request)."""
-    _no_metrics(resource, metrics, pods)
-    groups = group_pods(pods, metrics, resource, now)
-    if not groups.ready:
-        raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
+    groups = _grouped(resource, metrics, pods, now)
     requests = pod_requests(pods, resource, container)
-    usage = dict(groups.ready)
-    ratio, percent, raw = utilization_ratio(usage, requests, target)
-    stamp = _oldest(metrics, usage)
-    with_unready = bool(groups.unready) and ratio > 1.0
-    if not with_unready and not groups.missing:
-        if abs(1.0 - ratio) <= TOLERANCE:
-            return Result(current, percent, raw, stamp)
-        return Result(math.ceil(ratio * len(usage)), percent, raw, stamp)
-    _fill_assumed(usage, groups, ratio, requests, 0)
-    new_ratio, _, _ = utilization_ratio(usage, requests, target)
-    return Result(_settle(current, ratio, new_ratio, len(usage)), percent, raw, stamp)
+    _, percent, raw = utilization_ratio(groups.ready, requests, target)
+    wanted = _decide(current, groups, lambda u: utilization_ratio(u, requests, target)[0],
+                     requests.__getitem__)
+    return Result(wanted, percent, raw, _oldest(metrics, groups.ready))
 
 
 def average_value_replicas(current: int, target_milli: int, pods: list[Obj],
                            metrics: dict[str, PodMetric], *, resource: str,
                            now: datetime) -> Result:
     """Replicas for a target average value per pod (milli-units)."""
-    _no_metrics(resource, metrics, pods)
-    groups = group_pods(pods, metrics, resource, now)
-    if not groups.ready:
-        raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
-    usage = dict(groups.ready)
-    raw = sum(usage.values()) // len(usage)
-    ratio = sum(usage.values()) / (target_milli * len(usage))
-    stamp = _oldest(metrics, usage)
-    with_unready = bool(groups.unready) and ratio > 1.0
-    if not with_unready and not groups.missing:
-        if abs(1.0 - ratio) <= TOLERANCE:
-            return Result(current, raw, raw, stamp)
-        return Result(math.ceil(ratio * len(usage)), raw, raw, stamp)
-    _fill_assumed(usage, groups, ratio, None, target_milli)
-    new_ratio = sum(usage.values()) / (target_milli * len(usage))
-    return Result(_settle(current, ratio, new_ratio, len(usage)), raw, raw, stamp)
+    groups = _grouped(resource, metrics, pods, now)
+    raw = sum(groups.ready.values()) // len(groups.ready)
+    wanted = _decide(current, groups,
+                     lambda u: sum(u.values()) / (target_milli * len(u)),
+                     lambda _name: target_milli)
+    return Result(wanted, raw, raw, _oldest(metrics, groups.ready))
 
 
 def _oldest(metrics: dict[str, PodMetric], names: dict[str, int]) -> datetime | None:
