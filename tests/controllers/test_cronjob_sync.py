@@ -214,3 +214,16 @@ async def test_bad_time_zone_is_reported() -> None:
     assert ("Warning", "UnknownTimeZone",
             'invalid timeZone: "Mars/Olympus": unknown time zone Mars/Olympus'
             ) in k.recorder.events
+
+
+async def test_stale_cache_after_own_create_is_not_unexpected() -> None:
+    k = Cluster()
+    k.add()
+    k.refresh()
+    stale = copy.deepcopy(k.c.cj_informer.get("default/tick"))
+    await k.sync("2024-01-01T00:01:02Z")
+    k.c.cj_informer._upsert(stale)       # the Job's event arrived before our status write
+    await k.c.sync("default/tick")
+    assert "UnexpectedJob" not in k.reasons()
+    assert k.reasons().count("SuccessfulCreate") == 1
+    assert len(k.jobs()) == 1

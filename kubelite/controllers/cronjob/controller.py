@@ -44,8 +44,11 @@ class CronJobController(controller.Controller):
         self.recorder = events.Recorder(client, self.name)
         self.cj_informer.add_handlers(self.enqueue_handlers())
         self.job_informer.add_handlers(informer.Handlers(
-            on_add=self._job_changed, on_update=lambda old, new: self._job_changed(new),
-            on_delete=self._job_changed))
+            on_add=self._job_changed, on_update=self._job_updated, on_delete=self._job_changed))
+
+    def _job_updated(self, old: Obj, new: Obj) -> None:
+        if old["metadata"].get("resourceVersion") != new["metadata"].get("resourceVersion"):
+            self._job_changed(new)
 
     def _job_changed(self, job: Obj) -> None:
         ref = ownership.controller_ref(job)
@@ -58,10 +61,10 @@ class CronJobController(controller.Controller):
         cached = self.cj_informer.get(key)
         if cached is None:
             return
-        cj = copy.deepcopy(cached)
+        owned = self.job_informer.by_index("controller", cached["metadata"]["uid"])
+        cj = await self._fresh_if_stale(copy.deepcopy(cached), owned)
         before = copy.deepcopy(cj.get("status") or {})
         cj["status"] = copy.deepcopy(before)
-        owned = [j for j in self.job_informer.by_index("controller", cj["metadata"]["uid"])]
         now = self.clock()
         await self._track_children(cj, owned)
         requeue = await self._schedule(cj, now)
@@ -76,6 +79,20 @@ class CronJobController(controller.Controller):
                     raise
         if requeue is not None:
             self.queue.add_after(key, max(requeue, 0.0))
+
+    async def _fresh_if_stale(self, cj: Obj, owned: list[Obj]) -> Obj:
+        """The server's copy when an unfinished Job is missing from the cached status.active:
+        the Job's watch event can beat the CronJob's own status update."""
+        active = {r.get("uid") for r in (cj.get("status") or {}).get("active") or []}
+        if all(j["metadata"]["uid"] in active or jobs.finished_condition(j) for j in owned):
+            return cj
+        try:
+            return await self.client.get(self.cj_rt, cj["metadata"]["name"],
+                                         cj["metadata"]["namespace"])
+        except errors.APIError as e:
+            if errors.is_not_found(e):
+                return cj
+            raise
 
     async def _track_children(self, cj: Obj, owned: list[Obj]) -> None:
         """Drop finished and vanished Jobs from status.active; note the last success."""
