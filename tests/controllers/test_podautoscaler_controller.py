@@ -11,6 +11,7 @@ import pytest
 from kubelite.api import errors
 from kubelite.client import factory, rest
 from kubelite.controllers.podautoscaler import controller as hpa_controller
+from tests.controllers import deployment_fakes
 from tests.controllers import test_podautoscaler_compute as fakes
 from tests.controllers import test_podautoscaler_replicas as r
 
@@ -43,14 +44,6 @@ class FakeClient(rest.Client):
         return obj
 
 
-class FakeRecorder:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, str, str]] = []
-
-    def event(self, obj: Obj, type_: str, reason: str, message: str) -> None:
-        self.events.append((type_, reason, message))
-
-
 class Env:
     def __init__(self, replicas: int, levels: list[int | None], *, target: int = 50,
                  name: str = "web", behavior: Obj | None = None) -> None:
@@ -60,7 +53,7 @@ class Env:
         self.c = hpa_controller.HorizontalController(
             self.client, factory.InformerFactory(self.client), source=self.source,
             clock=lambda: self.now, sync_period=1.0)
-        self.recorder = FakeRecorder()
+        self.recorder = deployment_fakes.FakeRecorder()
         self.c.recorder = self.recorder  # type: ignore[assignment]
         for i in range(max(replicas, len(levels))):
             pod = r.pod(i)
