@@ -9,6 +9,7 @@ controller starts the latest missed time immediately.
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 import pytest
@@ -71,9 +72,11 @@ def test_due_time_makes_a_job(cluster: cluster_mod.Cluster, ns: str) -> None:
     assert cj["status"]["lastScheduleTime"] == scheduled
     row = cluster.kubectl("-n", ns, "get", "cronjobs", "--no-headers").stdout.split()
     assert row[8] == "1" and row[9] != "<none>"       # ACTIVE, LAST SCHEDULE
-    assert "SuccessfulCreate" in cluster_mod.wait_for(
-        "the creation event", lambda: event_reasons(cluster, ns, "tick"),
-        lambda r: "SuccessfulCreate" in r)
+    cluster_mod.wait_for("the creation event", lambda: event_reasons(cluster, ns, "tick"),
+                         lambda r: "SuccessfulCreate" in r)
+    described = cluster.kubectl("-n", ns, "describe", "cronjob", "tick").stdout
+    assert f"Created job {job['metadata']['name']}" in described
+    assert re.search(rf"Active Jobs:\s+{job['metadata']['name']}\n", described)
 
 
 def test_job_from_cronjob_is_not_counted_active(cluster: cluster_mod.Cluster, ns: str) -> None:
