@@ -160,3 +160,24 @@ async def test_missing_target() -> None:
     status = await env.sync()
     assert conds(status)["AbleToScale"] == ("False", "FailedGetScale")
     assert env.recorder.events[0][:2] == ("Warning", "FailedGetScale")
+
+
+async def test_status_conflict_is_written_onto_the_fresh_object() -> None:
+    env = Env(3, [900, 1000, 1100], target=50)
+    written: list[Obj] = []
+
+    async def conflicting(rt: Any, obj: Obj, subresource: str = "") -> Obj:
+        if obj["metadata"].get("resourceVersion") != "2":
+            raise errors.Conflict("autoscaling", "horizontalpodautoscalers", "h", "modified")
+        written.append(obj)
+        return obj
+
+    async def fresh(rt: Any, name: str, namespace: str = "") -> Obj:
+        return {**copy.deepcopy(env.hpa), "metadata": {**env.hpa["metadata"],
+                                                       "resourceVersion": "2"}}
+
+    env.client.update = conflicting  # type: ignore[method-assign]
+    env.client.get = fresh  # type: ignore[method-assign]
+    await env.c.reconcile("ns/h", copy.deepcopy(env.hpa))
+    assert env.client.scale_writes == [6]
+    assert written[0]["status"]["desiredReplicas"] == 6

@@ -234,4 +234,14 @@ class HorizontalController(controller.Controller):
         if status == (hpa.get("status") or {}):
             return
         hpa["status"] = status
-        await self.client.update_status(self.hpa_rt, hpa)
+        try:
+            await self.client.update_status(self.hpa_rt, hpa)
+        except errors.APIError as e:
+            if not errors.is_conflict(e):
+                raise
+            # The cache lagged behind (often our own last write). Retrying the whole sync
+            # would rescale twice, so write this pass's status onto the current object.
+            fresh = await self.client.get(self.hpa_rt, hpa["metadata"]["name"],
+                                          hpa["metadata"]["namespace"])
+            fresh["status"] = status
+            await self.client.update_status(self.hpa_rt, fresh)
