@@ -157,7 +157,10 @@ def _watch_events(text: str) -> list[tuple[str, Any]]:
         if text[pos].isspace():
             pos += 1
             continue
-        event, pos = decoder.raw_decode(text, pos)
+        try:
+            event, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            break                      # the watcher was stopped mid-event
         out.append((event["type"], event["object"]))
     return out
 
@@ -191,6 +194,8 @@ def test_rolling_update_one_node_at_a_time_then_history_and_undo(
     watcher = subprocess.Popen(
         [cluster_mod.KUBECTL, "get", "pods", "-n", ns, "-w", "--output-watch-events",
          "-o", "json"], stdout=subprocess.PIPE, text=True, env=cluster.env())
+    assert watcher.stdout is not None
+    listed = [watcher.stdout.readline() for _ in NODES]    # the watch has listed every pod
     try:
         cluster.kubectl("set", "image", "ds/roll", "c=nginx:2", "-n", ns)
         out = cluster.kubectl("rollout", "status", "ds/roll", "-n", ns, "--timeout=60s").stdout
@@ -198,7 +203,7 @@ def test_rolling_update_one_node_at_a_time_then_history_and_undo(
         watcher.terminate()
         stream, _ = watcher.communicate(timeout=10)
     assert out.strip().endswith('daemon set "roll" successfully rolled out')
-    assert _fewest_available(_watch_events(stream), "nginx:1") == len(NODES) - 1
+    assert _fewest_available(_watch_events("".join(listed) + stream), "nginx:1") == len(NODES) - 1
     images = {p[0]["spec"]["containers"][0]["image"]
               for p in pods_by_node(cluster, ns, "roll").values()}
     assert images == {"nginx:2"}
