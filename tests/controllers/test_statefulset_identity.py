@@ -92,3 +92,12 @@ def test_claim_owners_follow_retention_policy(policy: Obj, condemned: bool,
     s = sts(persistentVolumeClaimRetentionPolicy=policy)
     refs = claims.owner_refs(s, POD, CLAIM, condemned=condemned)
     assert [r["uid"] for r in refs] == want
+    assert all(r.get("controller") for r in refs if r["uid"] != "u-other")
+    assert claims.needs_update(CLAIM, refs) == (want != ["u-other"])
+
+
+def test_claim_controlled_by_someone_else_gets_no_owner_of_ours() -> None:
+    s = sts(persistentVolumeClaimRetentionPolicy={"whenDeleted": "Delete"})
+    claim = {"metadata": {"ownerReferences": [{"uid": "u-x", "controller": True}]}}
+    assert claims.owner_refs(s, POD, claim, condemned=False) == [
+        {"uid": "u-x", "controller": True}]

@@ -217,13 +217,25 @@ def test_claims_are_made_per_pod_and_kept_on_scale_down(cluster: cluster_mod.Clu
     assert sorted(names) == ["www-web-0", "www-web-1"]
 
 
-def test_claims_owned_by_the_set_when_deleted_policy_is_delete(cluster: cluster_mod.Cluster,
-                                                               ns: str) -> None:
+def claim_names(cluster: cluster_mod.Cluster, ns: str) -> list[str]:
+    return sorted(c["metadata"]["name"] for c in cluster.kubectl_json(
+        "get", "pvc", "-n", ns)["items"])
+
+
+def test_delete_retention_policy_removes_claims(cluster: cluster_mod.Cluster, ns: str) -> None:
     cluster.kubectl("apply", "-n", ns, "-f", "-", input=sts_yaml(
-        "web", 1, claims=True,
-        extra_spec="\n  persistentVolumeClaimRetentionPolicy: {whenDeleted: Delete}"))
-    claim = cluster_mod.wait_for("claim", lambda: cluster.kubectl_json(
-        "get", "pvc", "-n", ns)["items"], lambda items: len(items) == 1)[0]
+        "web", 2, claims=True, extra_spec="""
+  podManagementPolicy: Parallel
+  persistentVolumeClaimRetentionPolicy: {whenDeleted: Delete, whenScaled: Delete}"""))
+    cluster_mod.wait_for("two claims", lambda: claim_names(cluster, ns),
+                         lambda names: names == ["www-web-0", "www-web-1"])
     uid = cluster.kubectl_json("get", "sts", "web", "-n", ns)["metadata"]["uid"]
-    assert [(r["kind"], r["uid"]) for r in claim["metadata"]["ownerReferences"]] == [
-        ("StatefulSet", uid)]
+    claim = cluster.kubectl_json("get", "pvc", "www-web-0", "-n", ns)
+    assert [(r["kind"], r["uid"], r["controller"]) for r in claim["metadata"][
+        "ownerReferences"]] == [("StatefulSet", uid, True)]
+    cluster.kubectl("scale", "sts", "web", "-n", ns, "--replicas=1")
+    cluster_mod.wait_for("scaled-down pod's claim gone", lambda: claim_names(cluster, ns),
+                         lambda names: names == ["www-web-0"])
+    cluster.kubectl("delete", "sts", "web", "-n", ns)
+    cluster_mod.wait_for("claims gone with the set", lambda: claim_names(cluster, ns),
+                         lambda names: names == [])

@@ -90,10 +90,9 @@ def _set_storage(sts: Obj, pod_spec: Obj, ordinal: int) -> None:
     """Point the volumes named like claim templates at this ordinal's claims."""
     templates = spec(sts).get("volumeClaimTemplates") or []
     names = {t["metadata"]["name"] for t in templates}
-    volumes = [v for v in pod_spec.get("volumes") or [] if v.get("name") not in names]
-    for t in templates:
-        volumes.append({"name": t["metadata"]["name"], "persistentVolumeClaim": {
-            "claimName": claim_name(t, sts, ordinal)}})
+    volumes = [{"name": t["metadata"]["name"], "persistentVolumeClaim": {
+        "claimName": claim_name(t, sts, ordinal)}} for t in templates]
+    volumes += [v for v in pod_spec.get("volumes") or [] if v.get("name") not in names]
     if volumes:
         pod_spec["volumes"] = volumes
 

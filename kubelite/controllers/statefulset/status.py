@@ -47,8 +47,9 @@ def compute(sts: Obj, owned: list[Obj], revs: plan.Revisions, collision_count: i
 
 def _complete_rollout(sts: Obj, status: Obj) -> None:
     strategy = (identity.spec(sts).get("updateStrategy") or {}).get("type", "RollingUpdate")
-    if strategy == "RollingUpdate" and status["updatedReplicas"] == status["replicas"] \
-            and status["readyReplicas"] == status["replicas"]:
+    want = identity.replicas(sts)
+    if strategy == "RollingUpdate" and status["updatedReplicas"] == want \
+            and status["readyReplicas"] == want and status["replicas"] == want:
         status["currentRevision"] = status["updateRevision"]
         status["currentReplicas"] = status["updatedReplicas"]
 
