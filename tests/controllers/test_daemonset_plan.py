@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kubelite.controllers.daemonset import history, placement, plan
+from kubelite.controllers.daemonset import history, placement, plan, rolling
 
 Obj = dict[str, Any]
 NOW = datetime.datetime(2024, 1, 1, 1, 0, tzinfo=datetime.UTC)
@@ -119,9 +119,9 @@ def test_unscheduled_pod_for_a_vanished_node_is_deleted() -> None:
     assert acts.create_on == ["a"] and [p["metadata"]["name"] for p in acts.delete] == ["orphan"]
 
 
-def rolling(max_unavailable: Any) -> Obj:
+def rolling_ds(max_unavailable: Any, max_surge: Any = 0) -> Obj:
     return ds(updateStrategy={"type": "RollingUpdate", "rollingUpdate": {
-        "maxUnavailable": max_unavailable, "maxSurge": 0}})
+        "maxUnavailable": max_unavailable, "maxSurge": max_surge}})
 
 
 @pytest.mark.parametrize(("max_unavailable", "pods_", "want"), [
@@ -141,7 +141,7 @@ def rolling(max_unavailable: Any) -> Obj:
 ], ids=["one", "two", "percent", "zero-means-one", "new-not-ready", "unready-old-replaced",
         "node-without-pod", "done"])
 def test_rolling_deletions(max_unavailable: Any, pods_: list[Obj], want: list[str]) -> None:
-    got = plan.rolling_deletions(rolling(max_unavailable), [node("a"), node("b"), node("c")],
+    got = rolling.deletions(rolling_ds(max_unavailable), [node("a"), node("b"), node("c")],
                                  plan.group_by_node(pods_), HASH, NOW)
     assert sorted(p["metadata"]["name"] for p in got) == want
 
@@ -190,3 +190,33 @@ def test_old_revisions_beyond_the_limit_go_unless_a_pod_runs_them() -> None:
     got = history.to_delete(ds(revisionHistoryLimit=1), old, live_hashes={"h1"})
     assert [r["metadata"]["name"] for r in got] == ["r2", "r3"]
     assert history.to_delete(ds(), old, set()) == []
+
+
+OLD3 = [pod("a", "a", hash_="old"), pod("b", "b", hash_="old"), pod("c", "c", hash_="old")]
+
+
+@pytest.mark.parametrize(("max_surge", "pods_", "want_nodes", "want_deleted"), [
+    (1, OLD3, ["a"], []),
+    ("100%", OLD3, ["a", "b", "c"], []),
+    (1, [*OLD3, pod("a2", "a", ready=False)], [], []),
+    (1, [*OLD3, pod("a2", "a")], ["b"], ["a"]),
+    (1, [pod("a", "a", hash_="old", ready=False), pod("b", "b", hash_="old"),
+         pod("c", "c", hash_="old")], ["a", "b"], []),
+], ids=["one", "all", "waiting", "new-available", "unavailable-old-extra"])
+def test_surge(max_surge: Any, pods_: list[Obj], want_nodes: list[str],
+               want_deleted: list[str]) -> None:
+    nodes, deleted = rolling.surge(rolling_ds(0, max_surge), [node("a"), node("b"), node("c")],
+                                   plan.group_by_node(pods_), HASH, NOW)
+    assert (nodes, [p["metadata"]["name"] for p in deleted]) == (want_nodes, want_deleted)
+
+
+@pytest.mark.parametrize(("new_ready", "old_ready", "want"), [
+    (False, True, []), (True, True, ["old"]), (False, False, ["old"])],
+    ids=["keep-both", "new-available", "old-unready"])
+def test_manage_with_surge_keeps_old_until_new_is_available(new_ready: bool, old_ready: bool,
+                                                            want: list[str]) -> None:
+    by_node = plan.group_by_node([pod("old", "a", hash_="old", ready=old_ready),
+                                  pod("new", "a", ready=new_ready,
+                                      created="2024-01-01T00:05:00Z")])
+    acts = plan.manage(rolling_ds(0, 1), [node("a")], by_node, hash_=HASH, now=NOW)
+    assert [p["metadata"]["name"] for p in acts.delete] == want

@@ -187,23 +187,32 @@ def _fewest_available(events: list[tuple[str, Any]], old_image: str) -> int:
     return fewest
 
 
-def test_rolling_update_one_node_at_a_time_then_history_and_undo(
-        cluster: cluster_mod.Cluster, ns: str) -> None:
-    cluster.kubectl("apply", "-n", ns, "-f", "-", input=ds_yaml("roll", image="nginx:1"))
-    cluster.kubectl("rollout", "status", "ds/roll", "-n", ns, "--timeout=60s")
+def rollout_watched(cluster: cluster_mod.Cluster, ns: str, name: str, image: str) -> int:
+    """Set a new image and wait for `kubectl rollout status`; return the fewest nodes with
+    an available pod seen by a pod watch meanwhile."""
+    cluster.kubectl("rollout", "status", f"ds/{name}", "-n", ns, "--timeout=60s")
+    old = cluster.kubectl_json("get", "ds", name, "-n", ns)["spec"]["template"]["spec"][
+        "containers"][0]["image"]
     watcher = subprocess.Popen(
         [cluster_mod.KUBECTL, "get", "pods", "-n", ns, "-w", "--output-watch-events",
          "-o", "json"], stdout=subprocess.PIPE, text=True, env=cluster.env())
     assert watcher.stdout is not None
     listed = [watcher.stdout.readline() for _ in NODES]    # the watch has listed every pod
     try:
-        cluster.kubectl("set", "image", "ds/roll", "c=nginx:2", "-n", ns)
-        out = cluster.kubectl("rollout", "status", "ds/roll", "-n", ns, "--timeout=60s").stdout
+        cluster.kubectl("set", "image", f"ds/{name}", f"c={image}", "-n", ns)
+        out = cluster.kubectl("rollout", "status", f"ds/{name}", "-n", ns,
+                              "--timeout=60s").stdout
     finally:
         watcher.terminate()
         stream, _ = watcher.communicate(timeout=10)
-    assert out.strip().endswith('daemon set "roll" successfully rolled out')
-    assert _fewest_available(_watch_events("".join(listed) + stream), "nginx:1") == len(NODES) - 1
+    assert out.strip().endswith(f'daemon set "{name}" successfully rolled out')
+    return _fewest_available(_watch_events("".join(listed) + stream), old)
+
+
+def test_rolling_update_one_node_at_a_time_then_history_and_undo(
+        cluster: cluster_mod.Cluster, ns: str) -> None:
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=ds_yaml("roll", image="nginx:1"))
+    assert rollout_watched(cluster, ns, "roll", "nginx:2") == len(NODES) - 1
     images = {p[0]["spec"]["containers"][0]["image"]
               for p in pods_by_node(cluster, ns, "roll").values()}
     assert images == {"nginx:2"}
@@ -217,3 +226,15 @@ def test_rolling_update_one_node_at_a_time_then_history_and_undo(
     assert [line.split()[0] for line in history.splitlines()[2:] if line.strip()] == ["2", "3"]
     skipped = cluster.kubectl("rollout", "undo", "ds/roll", "-n", ns, "--to-revision=3").stdout
     assert "skipped rollback (current template already matches revision 3)" in skipped
+
+
+def test_surge_update_starts_the_new_pod_before_the_old_one_goes(
+        cluster: cluster_mod.Cluster, ns: str) -> None:
+    surge = ds_yaml("surge").replace("spec:\n  selector:", "spec:\n  updateStrategy:\n"
+                                      "    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}\n"
+                                      "  selector:")
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=surge)
+    assert rollout_watched(cluster, ns, "surge", "nginx:2") == len(NODES)
+    images = {p[0]["spec"]["containers"][0]["image"]
+              for p in pods_by_node(cluster, ns, "surge").values()}
+    assert images == {"nginx:2"}

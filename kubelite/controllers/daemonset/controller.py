@@ -16,7 +16,14 @@ from typing import Any
 from kubelite.api import errors, labels
 from kubelite.client import events, factory, informer, rest
 from kubelite.controllers import controller, expectations, ownership
-from kubelite.controllers.daemonset import history, placement, plan, podwriter, revisions
+from kubelite.controllers.daemonset import (
+    history,
+    placement,
+    plan,
+    podwriter,
+    revisions,
+    rolling,
+)
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +138,13 @@ class DaemonSetController(controller.Controller):
 
     async def _act(self, key: str, ds: Obj, nodes: list[Obj], node_pods: dict[str, list[Obj]],
                    hash_: str) -> None:
-        acts = plan.manage(ds, nodes, node_pods)
+        now = events.now_datetime()
+        acts = plan.manage(ds, nodes, node_pods, hash_=hash_, now=now)
         if not acts.create_on and not acts.delete and _is_rolling(ds):
-            acts.delete = plan.rolling_deletions(ds, nodes, node_pods, hash_,
-                                                 events.now_datetime())
+            if plan.allows_surge(ds):
+                acts.create_on, acts.delete = rolling.surge(ds, nodes, node_pods, hash_, now)
+            else:
+                acts.delete = rolling.deletions(ds, nodes, node_pods, hash_, now)
         for pod, node in acts.failed:
             self.recorder.event(ds, "Warning", "FailedDaemonPod",
                                 f"Found failed daemon pod {pod['metadata']['namespace']}/"

@@ -60,8 +60,7 @@ def generation_of(ds: Obj) -> str | None:
 
 def node_fit(ds: Obj, node: Obj) -> Fit:
     """Upstream's NodeShouldRunDaemonPod: node selector/affinity, then taints."""
-    spec = copy.deepcopy(((ds.get("spec") or {}).get("template") or {}).get("spec") or {})
-    add_tolerations(spec)
+    spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
     name = node["metadata"]["name"]
     if spec.get("nodeName") and spec["nodeName"] != name:
         return Fit(False, False)
@@ -73,7 +72,7 @@ def node_fit(ds: Obj, node: Obj) -> Fit:
             required.terms, node_labels, name):
         return Fit(False, False)
     node_taints = (node.get("spec") or {}).get("taints") or []
-    tolerations = spec["tolerations"]
+    tolerations = [*(spec.get("tolerations") or ()), *default_tolerations(spec)]
     untolerated = [t for t in node_taints if t.get("effect") in ("NoSchedule", "NoExecute")
                    and not taints.tolerated(tolerations, t)]
     return Fit(not untolerated, all(t.get("effect") != "NoExecute" for t in untolerated))

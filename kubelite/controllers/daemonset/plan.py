@@ -8,12 +8,11 @@ deterministic so tests can feed it state and check what it asks for.
 from __future__ import annotations
 
 import datetime
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from kubelite.controllers import pods
-from kubelite.controllers.daemonset import placement
+from kubelite.controllers.daemonset import placement, rolling
 
 Obj = dict[str, Any]
 
@@ -42,8 +41,11 @@ def group_by_node(ds_pods: list[Obj]) -> dict[str, list[Obj]]:
     return out
 
 
-def manage(ds: Obj, nodes: list[Obj], node_pods: dict[str, list[Obj]]) -> Actions:
-    """Pods to create and delete so each fitting node runs exactly one daemon pod."""
+def manage(ds: Obj, nodes: list[Obj], node_pods: dict[str, list[Obj]], *, hash_: str = "",
+           now: datetime.datetime | None = None) -> Actions:
+    """Pods to create and delete so each fitting node runs exactly one daemon pod (or, while
+    a surging update waits for the new pod, one old and one new)."""
+    surge = hash_ if now is not None and allows_surge(ds) else None
     acts = Actions()
     names = set()
     for node in nodes:
@@ -54,7 +56,7 @@ def manage(ds: Obj, nodes: list[Obj], node_pods: dict[str, list[Obj]]) -> Action
         if fit.should_run and not here:
             acts.create_on.append(name)
         elif fit.should_continue:
-            _keep_one(acts, name, here)
+            _keep_running(acts, name, here, ds, surge, now)
         else:
             acts.delete += [p for p in here if not p["metadata"].get("deletionTimestamp")]
     for name, here in node_pods.items():
@@ -64,7 +66,8 @@ def manage(ds: Obj, nodes: list[Obj], node_pods: dict[str, list[Obj]]) -> Action
     return acts
 
 
-def _keep_one(acts: Actions, node: str, here: list[Obj]) -> None:
+def _keep_running(acts: Actions, node: str, here: list[Obj], ds: Obj, surge: str | None,
+                  now: datetime.datetime | None) -> None:
     """Finished pods go (failed ones reported); of several running pods the oldest stays."""
     running = []
     for pod in here:
@@ -78,49 +81,26 @@ def _keep_one(acts: Actions, node: str, here: list[Obj]) -> None:
             acts.delete.append(pod)
         else:
             running.append(pod)
-    acts.delete += sorted(running, key=_age_key)[1:]
+    running.sort(key=_age_key)
+    if surge is None or now is None:
+        acts.delete += running[1:]
+        return
+    new = [p for p in running if (p["metadata"].get("labels") or {}).get(
+        placement.HASH_LABEL) == surge]
+    old = [p for p in running if p not in new]
+    acts.delete += new[1:] + old[1:]
+    if new and old:
+        min_ready = int((ds.get("spec") or {}).get("minReadySeconds") or 0)
+        if not pods.is_ready(old[0]) or pods.is_available(new[0], min_ready, now):
+            acts.delete.append(old[0])
 
 
-def max_unavailable(ds: Obj, desired: int) -> int:
-    """rollingUpdate.maxUnavailable scaled to the desired count (rounded up); at least 1
-    when maxSurge is 0, like upstream."""
-    rolling = ((ds.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {}
-    value = _scaled(rolling.get("maxUnavailable", 1), desired)
-    return value if value > 0 or _scaled(rolling.get("maxSurge", 0), desired) > 0 else 1
-
-
-def _scaled(value: Any, total: int) -> int:
-    if isinstance(value, str) and value.endswith("%"):
-        return math.ceil(int(value[:-1]) * total / 100)
-    return int(value or 0)
-
-
-def desired_nodes(ds: Obj, nodes: list[Obj]) -> list[str]:
-    return [n["metadata"]["name"] for n in nodes if placement.node_fit(ds, n).should_run]
-
-
-def rolling_deletions(ds: Obj, nodes: list[Obj], node_pods: dict[str, list[Obj]], hash_: str,
-                      now: datetime.datetime) -> list[Obj]:
-    """Old pods to delete this round: unavailable ones always, available ones while fewer
-    than maxUnavailable nodes lack an available pod (the manage step then recreates them)."""
-    desired = desired_nodes(ds, nodes)
-    budget = max_unavailable(ds, len(desired))
-    min_ready = int((ds.get("spec") or {}).get("minReadySeconds") or 0)
-    unavailable, replace, candidates = 0, [], []
-    for name in sorted(set(node_pods) | set(desired)):   # a desired node without a pod is down
-        live = [p for p in node_pods.get(name, []) if not p["metadata"].get("deletionTimestamp")]
-        new = [p for p in live if placement.is_updated(p, hash_, ds)]
-        old = [p for p in live if not placement.is_updated(p, hash_, ds)]
-        if len(new) > 1 or len(old) > 1 or bool(new) == bool(old):
-            unavailable += 1            # manage will create or trim; count it as down
-        elif new:
-            unavailable += 0 if pods.is_available(new[0], min_ready, now) else 1
-        elif not pods.is_available(old[0], min_ready, now):
-            replace.append(old[0])
-        elif unavailable < budget:
-            candidates.append(old[0])
-    room = min(max(budget - unavailable, 0), len(candidates))
-    return replace + candidates[:room]
+def allows_surge(ds: Obj) -> bool:
+    """maxSurge above zero (any percentage counts as one) on a RollingUpdate set."""
+    strategy = (ds.get("spec") or {}).get("updateStrategy") or {}
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return False
+    return rolling.scaled((strategy.get("rollingUpdate") or {}).get("maxSurge", 0), 1) > 0
 
 
 def status(ds: Obj, nodes: list[Obj], node_pods: dict[str, list[Obj]], hash_: str,
