@@ -130,7 +130,7 @@ def replication_controller(obj: Obj, old: Obj | None) -> list[errors.Cause]:
 
 def stateful_set(obj: Obj, old: Obj | None) -> list[errors.Cause]:
     spec = _spec(obj)
-    causes = _replicated(obj, old, "statefulset")
+    causes = _without_claim_mounts(spec, _replicated(obj, old, "statefulset"))
     policy = spec.get("podManagementPolicy")
     if policy is not None and policy not in ("OrderedReady", "Parallel"):
         causes.append(field.not_supported("spec.podManagementPolicy", policy,
@@ -146,6 +146,15 @@ def stateful_set(obj: Obj, old: Obj | None) -> list[errors.Cause]:
                 "'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' "
                 "and 'minReadySeconds' are forbidden"))
     return causes
+
+
+def _without_claim_mounts(spec: Obj, causes: list[errors.Cause]) -> list[errors.Cause]:
+    """Containers may mount a volumeClaimTemplate by name: the controller adds that volume to
+    each pod (upstream does not check a set's template mounts against its volumes)."""
+    claims = {f"Not found: {field.show((t.get('metadata') or {}).get('name'))}"
+              for t in spec.get("volumeClaimTemplates") or [] if isinstance(t, dict)}
+    return [c for c in causes if not (c.reason == "FieldValueNotFound" and
+                                      ".volumeMounts[" in c.field and c.message in claims)]
 
 
 def _without(spec: Obj, keys: tuple[str, ...]) -> Obj:
