@@ -7,14 +7,15 @@ controller only goes on to the next ordinal once the previous pod is Running and
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.e2e import agentenv, simenv
 from tests.e2e import cluster as cluster_mod
-from tests.e2e import simenv
 
 pytestmark = pytest.mark.e2e
 _names = itertools.count()
@@ -239,3 +240,75 @@ def test_delete_retention_policy_removes_claims(cluster: cluster_mod.Cluster, ns
     cluster.kubectl("delete", "sts", "web", "-n", ns)
     cluster_mod.wait_for("claims gone with the set", lambda: claim_names(cluster, ns),
                          lambda names: names == [])
+
+
+@pytest.mark.parametrize("mount,ok", [("www", True), ("nope", False)],
+                         ids=["claim-template", "unknown-volume"])
+def test_containers_may_mount_claim_templates_only(cluster: cluster_mod.Cluster, ns: str,
+                                                   mount: str, ok: bool) -> None:
+    manifest = sts_yaml("web", 1, claims=True).replace(
+        "        image: nginx:1", f"        image: nginx:1\n        volumeMounts: "
+        f"[{{name: {mount}, mountPath: /data}}]")
+    res = cluster.kubectl("apply", "-n", ns, "--dry-run=server", "-f", "-", input=manifest,
+                          check=False)
+    assert (res.returncode == 0) == ok, res.stderr
+    if not ok:
+        assert 'volumeMounts[0].name: Not found: "nope"' in res.stderr
+
+
+# -- on a real node: a pod's claim outlives the pod ------------------------------------------
+
+STORAGE_NS = "kubelite-sts-e2e"
+
+
+@pytest.fixture(scope="module")
+def node_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster_mod.Cluster]:
+    """A server with its agent (real runc containers): the claims get local-path volumes."""
+    yield from agentenv.running_cluster(tmp_path_factory, STORAGE_NS)
+
+
+def storage_sts_yaml() -> str:
+    command = ('if [ -f /data/v ]; then echo "found $(cat /data/v)"; '
+               'else echo stored > /data/v; echo wrote; fi; exec sleep 3600')
+    return f"""apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: disk, namespace: {STORAGE_NS}}}
+spec:
+  serviceName: disk
+  replicas: 1
+  selector: {{matchLabels: {{app: disk}}}}
+  template:
+    metadata: {{labels: {{app: disk}}}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: main
+        image: {agentenv.IMAGE}
+        imagePullPolicy: Never
+        command: ["sh", "-c", {json.dumps(command)}]
+        volumeMounts: [{{name: data, mountPath: /data}}]
+  volumeClaimTemplates:
+  - metadata: {{name: data}}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {{requests: {{storage: 64Mi}}}}
+"""
+
+
+def test_recreated_pod_finds_its_predecessors_data(node_cluster: cluster_mod.Cluster) -> None:
+    c, ns = node_cluster, STORAGE_NS
+    c.kubectl("apply", "-f", "-", input=storage_sts_yaml())
+    try:
+        rollout(c, ns, "disk")
+        assert c.kubectl("logs", "disk-0", "-n", ns).stdout.strip() == "wrote"
+        old_uid = c.kubectl_json("get", "pod", "disk-0", "-n", ns)["metadata"]["uid"]
+        c.kubectl("delete", "pod", "disk-0", "-n", ns, "--wait=false")
+        cluster_mod.wait_for("disk-0 recreated and ready", lambda: c.kubectl_json(
+            "get", "pod", "disk-0", "-n", ns), lambda p: p["metadata"]["uid"] != old_uid and any(
+            x["type"] == "Ready" and x["status"] == "True"
+            for x in p.get("status", {}).get("conditions", [])), timeout=60)
+        assert c.kubectl("logs", "disk-0", "-n", ns).stdout.strip() == "found stored"
+        claim = c.kubectl_json("get", "pvc", "data-disk-0", "-n", ns)
+        assert claim["status"]["phase"] == "Bound"
+    finally:
+        c.kubectl("delete", "sts", "disk", "-n", ns, "--timeout=60s", check=False, timeout=70)
