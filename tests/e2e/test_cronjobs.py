@@ -3,7 +3,8 @@ due, `create job --from=cronjob/...`, and suspend.
 
 No test waits for a minute boundary: a test makes a run due at once by writing an old
 status.lastScheduleTime (what a controller restarted after a pause would find), so the
-controller starts the latest missed time immediately.
+controller starts the latest missed time immediately; the controller's own timer is seen
+with a two-second `@every` schedule.
 """
 
 from __future__ import annotations
@@ -19,17 +20,19 @@ from tests.e2e import cluster as cluster_mod
 pytestmark = pytest.mark.e2e
 
 Obj = dict[str, Any]
+HOURLY = "0 * * * *"
 SCHEDULED = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 
 
-def create(cluster: cluster_mod.Cluster, ns: str, name: str, *flags: str) -> None:
+def create(cluster: cluster_mod.Cluster, ns: str, name: str, schedule: str) -> None:
     cluster.kubectl("-n", ns, "create", "cronjob", name, "--image=busybox",
-                    "--schedule=*/1 * * * *", *flags, "--", "echo", "hi")
+                    f"--schedule={schedule}", "--", "echo", "hi")
 
 
 def make_due(cluster: cluster_mod.Cluster, ns: str, name: str) -> None:
-    """Pretend the last run was minutes ago: the latest minute boundary is then due."""
-    past = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=3)
+    """Pretend the last run was hours ago: the latest hour boundary is then due (an hourly
+    schedule, so no further run comes while the test looks)."""
+    past = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=3)
     cluster.kubectl("-n", ns, "patch", "cronjob", name, "--subresource=status", "--type=merge",
                     "-p", f'{{"status":{{"lastScheduleTime":"{past:%Y-%m-%dT%H:%M:00Z}"}}}}')
 
@@ -48,16 +51,16 @@ def event_reasons(cluster: cluster_mod.Cluster, ns: str, name: str) -> list[str]
 
 
 def test_get_cronjobs_columns(cluster: cluster_mod.Cluster, ns: str) -> None:
-    create(cluster, ns, "tick")
+    create(cluster, ns, "tick", "0 0 29 2 *")        # leap days only: nothing runs meanwhile
     out = cluster.kubectl("-n", ns, "get", "cronjobs").stdout.splitlines()
     assert out[0].split() == ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST",
                               "SCHEDULE", "AGE"]
-    assert out[1].split()[:10] == ["tick", "*/1", "*", "*", "*", "*", "<none>", "False", "0",
+    assert out[1].split()[:10] == ["tick", "0", "0", "29", "2", "*", "<none>", "False", "0",
                                    "<none>"]
 
 
 def test_due_time_makes_a_job(cluster: cluster_mod.Cluster, ns: str) -> None:
-    create(cluster, ns, "tick")
+    create(cluster, ns, "tick", HOURLY)
     make_due(cluster, ns, "tick")
     (job,) = cluster_mod.wait_for("the cronjob's job", lambda: owned_jobs(cluster, ns, "tick"),
                                   lambda js: len(js) == 1)
@@ -79,8 +82,20 @@ def test_due_time_makes_a_job(cluster: cluster_mod.Cluster, ns: str) -> None:
     assert re.search(rf"Active Jobs:\s+{job['metadata']['name']}\n", described)
 
 
+def test_controller_wakes_at_the_next_time(cluster: cluster_mod.Cluster, ns: str) -> None:
+    """Nothing changes after creation, when no run is due yet: only the controller's own
+    timer can start the first run, two seconds later."""
+    create(cluster, ns, "often", "@every 2s")
+    created = cluster.kubectl_json("-n", ns, "get", "cronjob", "often")["metadata"][
+        "creationTimestamp"]
+    job = cluster_mod.wait_for("the timed run", lambda: owned_jobs(cluster, ns, "often"),
+                               lambda got: len(got) >= 1, timeout=20)[0]
+    scheduled = datetime.datetime.fromisoformat(job["metadata"]["annotations"][SCHEDULED])
+    assert scheduled - datetime.datetime.fromisoformat(created) == datetime.timedelta(seconds=2)
+
+
 def test_job_from_cronjob_is_not_counted_active(cluster: cluster_mod.Cluster, ns: str) -> None:
-    create(cluster, ns, "tick")
+    create(cluster, ns, "tick", "0 0 29 2 *")
     cluster.kubectl("-n", ns, "create", "job", "--from=cronjob/tick", "manual")
     job = cluster.kubectl_json("-n", ns, "get", "job", "manual")
     assert job["metadata"]["ownerReferences"][0]["name"] == "tick"
@@ -93,10 +108,10 @@ def test_job_from_cronjob_is_not_counted_active(cluster: cluster_mod.Cluster, ns
 
 
 def test_suspended_cronjob_makes_nothing(cluster: cluster_mod.Cluster, ns: str) -> None:
-    create(cluster, ns, "paused")
+    create(cluster, ns, "paused", HOURLY)
     cluster.kubectl("-n", ns, "patch", "cronjob", "paused", "--type=merge",
                     "-p", '{"spec":{"suspend":true}}')
-    create(cluster, ns, "running")
+    create(cluster, ns, "running", HOURLY)
     make_due(cluster, ns, "paused")
     make_due(cluster, ns, "running")
     # Both are due at once; by the time the running one's Job exists, the suspended
