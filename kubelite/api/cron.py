@@ -175,6 +175,8 @@ def _instants(day: datetime.date, hour: int, minute: int,
               tz: datetime.tzinfo) -> list[datetime.datetime]:
     """The absolute times a wall-clock time names: none in a DST gap, two in an overlap."""
     wall = datetime.datetime(day.year, day.month, day.day, hour, minute)
+    if tz is UTC:
+        return [wall.replace(tzinfo=UTC)]          # no gaps, no overlaps
     out = []
     for fold in (0, 1):
         t = wall.replace(tzinfo=tz, fold=fold)
