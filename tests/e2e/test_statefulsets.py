@@ -173,6 +173,13 @@ def test_rolling_update_goes_from_the_highest_ordinal_down(cluster: cluster_mod.
     revs = cluster.kubectl_json("get", "controllerrevisions", "-n", ns)["items"]
     assert sorted((r["revision"], r["metadata"]["name"]) for r in revs) == [
         (1, first), (2, second)]
+    # A rollback returns to the first revision's template: that revision is renumbered.
+    cluster.kubectl("rollout", "undo", "sts/web", "-n", ns)
+    rollout(cluster, ns, "web")
+    revs = cluster.kubectl_json("get", "controllerrevisions", "-n", ns)["items"]
+    assert sorted((r["revision"], r["metadata"]["name"]) for r in revs) == [
+        (2, second), (3, first)]
+    assert {p["spec"]["containers"][0]["image"] for p in pods(cluster, ns, "web")} == {"nginx:1"}
 
 
 def test_partition_keeps_lower_ordinals_on_the_old_revision(cluster: cluster_mod.Cluster,
