@@ -220,11 +220,14 @@ class CronJobController(controller.Controller):
             if not errors.is_not_found(e):
                 self.recorder.event(cj, "Warning", "FailedDelete", f"Deleted job: {e}")
                 raise
+            _drop_active(cj, uid)         # someone else deleted it first
+            return
         _drop_active(cj, uid)
         self.recorder.event(cj, "Normal", "SuccessfulDelete", f"Deleted job {name}")
 
     async def _cleanup(self, cj: Obj, owned: list[Obj]) -> None:
-        for job in jobs.history_victims(cj, owned):
+        live = [j for j in owned if not j["metadata"].get("deletionTimestamp")]
+        for job in jobs.history_victims(cj, live):
             await self._delete_job(cj, job["metadata"]["name"], job["metadata"]["uid"])
 
 
