@@ -65,6 +65,8 @@ ORDERED = [
     ("on-delete-never-rolls", sts(2, updateStrategy={"type": "OnDelete"}),
      [pod(0, revision="web-old"), pod(1, revision="web-old")], ([], [])),
     ("ordinals-start", sts(2, ordinals={"start": 3}), [pod(3)], ([4], [])),
+    ("waits-for-min-ready-seconds", sts(2, minReadySeconds=2 * 86400), [pod(0)], ([], [])),
+    ("min-ready-seconds-passed", sts(2, minReadySeconds=3600), [pod(0)], ([1], [])),
     ("pod-below-start-condemned", sts(1, ordinals={"start": 1}), [pod(0), pod(1)],
      ([], ["web-0"])),
 ]

@@ -68,24 +68,23 @@ class StatefulSetController(controller.Controller):
 
     async def sync(self, key: str) -> None:
         sts = self.sts_informer.get(key)
-        if sts is None:
-            return
+        if sts is None or sts["metadata"].get("deletionTimestamp"):
+            return      # a set being deleted is left to the garbage collector, as upstream
         owned = await self._claim_pods(sts)
         revs, collisions, by_name = await self._revisions(sts)
         now = events.now_datetime()
-        if not sts["metadata"].get("deletionTimestamp"):
-            await self._retain_claims(sts, owned)
-            await self._apply(sts, plan.next_steps(sts, owned, revs, now), by_name)
-        await self._write_status(sts, status.compute(sts, owned, revs, collisions, now))
+        await self._retain_claims(sts, owned)
+        await self._apply(sts, plan.next_steps(sts, owned, revs, now), by_name)
+        new_status = status.compute(sts, owned, revs, collisions, now)
+        await self._write_status(sts, new_status)
         await self._truncate(sts, owned, revs)
         min_ready = int(identity.spec(sts).get("minReadySeconds") or 0)
-        if min_ready:
-            self.queue.add_after(key, float(min_ready))
+        if min_ready and new_status["readyReplicas"] > new_status["availableReplicas"]:
+            self.queue.add_after(key, float(min_ready))     # availability comes with time
 
     async def _claim_pods(self, sts: Obj) -> list[Obj]:
         """Owned pods that still match, after adopting orphans and releasing mismatches."""
         selector, uid = _selector(sts), sts["metadata"]["uid"]
-        deleting = bool(sts["metadata"].get("deletionTimestamp"))
         out = []
         for pod in self.pod_informer.by_index("namespace", sts["metadata"]["namespace"]):
             ref = ownership.controller_ref(pod)
@@ -94,10 +93,9 @@ class StatefulSetController(controller.Controller):
             if ref is not None and ref.get("uid") == uid:
                 if fits:
                     out.append(pod)
-                elif not deleting:
+                else:
                     await ownership.release(self.client, self.pod_rt, sts, pod)
-            elif ref is None and fits and not deleting and \
-                    not pod["metadata"].get("deletionTimestamp"):
+            elif ref is None and fits and not pod["metadata"].get("deletionTimestamp"):
                 adopted = await ownership.adopt(self.client, self.pod_rt, sts, pod)
                 if adopted is not None:
                     out.append(adopted)
