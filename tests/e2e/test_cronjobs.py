@@ -134,7 +134,10 @@ def test_suspended_cronjob_makes_nothing(cluster: cluster_mod.Cluster, ns: str) 
      'spec.schedule: Invalid value: "0 0 * 13 *": end of range (13) above maximum (12): 13'),
     ("*/5 * * * *", "Mars/Olympus",
      'spec.timeZone: Invalid value: "Mars/Olympus": unknown time zone Mars/Olympus'),
-], ids=["minute", "month", "zone"])
+    ("CRON_TZ=UTC 0 * * * *", None,
+     ('spec.schedule: Invalid value: "CRON_TZ=UTC 0 * * * *": cannot use TZ or CRON_TZ in '
+     "schedule, use timeZone field instead")),
+], ids=["minute", "month", "zone", "tz-prefix"])
 def test_bad_schedule_rejected(cluster: cluster_mod.Cluster, ns: str, schedule: str,
                                tz: str | None, message: str) -> None:
     zone = f"\n  timeZone: {tz}" if tz else ""

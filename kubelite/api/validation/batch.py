@@ -89,10 +89,8 @@ def cron_job(obj: Obj, old: Obj | None) -> list[errors.Cause]:
 def schedule_problem(schedule: str) -> str:
     """Why a cron schedule would not parse ("" when it does), in robfig/cron's words."""
     body = schedule
-    if body.startswith(("TZ=", "CRON_TZ=")):
-        return (f'CRON_TZ or TZ used in schedule "{schedule}" is not officially supported, see '
-                "https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/ for more "
-                "details")
+    if "TZ" in body:
+        return "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"
     if body.startswith("@"):
         if body in _CRON_MACROS or body.startswith("@every "):
             return ""
