@@ -238,3 +238,29 @@ def test_surge_update_starts_the_new_pod_before_the_old_one_goes(
     images = {p[0]["spec"]["containers"][0]["image"]
               for p in pods_by_node(cluster, ns, "surge").values()}
     assert images == {"nginx:2"}
+
+
+def test_on_delete_waits_for_the_user_to_delete_old_pods(cluster: cluster_mod.Cluster,
+                                                         ns: str) -> None:
+    manual = ds_yaml("manual").replace("spec:\n  selector:",
+                                       "spec:\n  updateStrategy: {type: OnDelete}\n  selector:")
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=manual)
+    wait_nodes(cluster, ns, "manual", set(NODES))
+    cluster.kubectl("set", "image", "ds/manual", "c=nginx:2", "-n", ns)
+    cluster.kubectl("wait", "-n", ns, "ds/manual", "--timeout=30s",
+                    "--for=jsonpath={.status.observedGeneration}=2")
+    status = cluster.kubectl_json("get", "ds", "manual", "-n", ns)["status"]
+    assert (status["desiredNumberScheduled"], status.get("updatedNumberScheduled", 0)) == (3, 0)
+    [old] = pods_by_node(cluster, ns, "manual")["hollow-0"]
+    assert old["spec"]["containers"][0]["image"] == "nginx:1"
+    cluster.kubectl("delete", "pod", old["metadata"]["name"], "-n", ns)
+    cluster.kubectl("wait", "-n", ns, "ds/manual", "--timeout=30s",
+                    "--for=jsonpath={.status.updatedNumberScheduled}=1")
+    cluster_mod.wait_for("only hollow-0 updated", lambda: {
+        node: [p["spec"]["containers"][0]["image"] for p in here]
+        for node, here in pods_by_node(cluster, ns, "manual").items()},
+        lambda got: got == {"hollow-0": ["nginx:2"], "hollow-1": ["nginx:1"],
+                            "hollow-2": ["nginx:1"]})
+    rollout = cluster.kubectl("rollout", "status", "ds/manual", "-n", ns, check=False)
+    assert rollout.returncode != 0
+    assert "rollout status is only available for RollingUpdate strategy type" in rollout.stderr
