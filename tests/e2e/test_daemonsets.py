@@ -128,6 +128,8 @@ def test_node_labelled_later_gets_a_pod_and_loses_it_when_unlabelled(
     cluster.kubectl("label", "node", "hollow-1", f"{label}=yes")
     try:
         wait_nodes(cluster, ns, "picky", {"hollow-1"})
+        cluster.kubectl("wait", "-n", ns, "ds/picky", "--timeout=30s",
+                        "--for=jsonpath={.status.numberAvailable}=1")
         lines = cluster.kubectl("get", "ds", "-n", ns).stdout.splitlines()
         assert lines[1].split()[:7] == ["picky", "1", "1", "1", "1", "1", f"{label}=yes"]
     finally:
