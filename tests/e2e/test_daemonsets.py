@@ -266,3 +266,30 @@ def test_on_delete_waits_for_the_user_to_delete_old_pods(cluster: cluster_mod.Cl
     rollout = cluster.kubectl("rollout", "status", "ds/manual", "-n", ns, check=False)
     assert rollout.returncode != 0
     assert "rollout status is only available for RollingUpdate strategy type" in rollout.stderr
+
+
+def test_recreated_set_adopts_orphaned_pods_and_revisions(cluster: cluster_mod.Cluster,
+                                                          ns: str) -> None:
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=ds_yaml("keep"))
+    cluster.kubectl("rollout", "status", "ds/keep", "-n", ns, "--timeout=60s")
+    before = {p["metadata"]["name"] for here in pods_by_node(cluster, ns, "keep").values()
+              for p in here}
+    cluster.kubectl("delete", "ds", "keep", "-n", ns, "--cascade=orphan")
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=ds_yaml("keep"))
+    uid = cluster.kubectl_json("get", "ds", "keep", "-n", ns)["metadata"]["uid"]
+    cluster_mod.wait_for("revision adopted", lambda: cluster.kubectl_json(
+        "get", "controllerrevisions", "-n", ns)["items"],
+        lambda revs: len(revs) == 1 and revs[0]["metadata"]["ownerReferences"][0]["uid"] == uid)
+    cluster.kubectl("rollout", "status", "ds/keep", "-n", ns, "--timeout=60s")
+    after = cluster.kubectl_json("get", "pods", "-n", ns, "-l", "app=keep")["items"]
+    assert {p["metadata"]["name"] for p in after} == before
+    assert {p["metadata"]["ownerReferences"][0]["uid"] for p in after} == {uid}
+
+
+def test_cordoned_node_still_gets_a_daemon_pod(cluster: cluster_mod.Cluster, ns: str) -> None:
+    cluster.kubectl("cordon", "hollow-0")
+    try:
+        cluster.kubectl("apply", "-n", ns, "-f", "-", input=ds_yaml("tough"))
+        wait_nodes(cluster, ns, "tough", set(NODES))
+    finally:
+        cluster.kubectl("uncordon", "hollow-0")

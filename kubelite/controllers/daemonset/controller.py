@@ -125,7 +125,7 @@ class DaemonSetController(controller.Controller):
         if ds["metadata"].get("deletionTimestamp"):
             return
         ds_pods = await self._claim(ds)
-        current, old = await self.revisions.construct(ds, self._owned_revisions(ds))
+        current, old = await self.revisions.construct(ds, await self._claim_revisions(ds))
         hash_ = history.hash_of(ds) if current is None else \
             current["metadata"]["labels"][placement.HASH_LABEL]
         nodes = self.node_informer.list()
@@ -151,10 +151,18 @@ class DaemonSetController(controller.Controller):
                                 f"{pod['metadata']['name']} on node {node}, will try to kill it")
         await self.pods.sync_nodes(key, ds, acts, hash_)
 
-    def _owned_revisions(self, ds: Obj) -> list[Obj]:
-        ns = ds["metadata"]["namespace"]
-        return [r for r in self.cr_informer.by_index("controller", ds["metadata"]["uid"])
-                if r["metadata"].get("namespace") == ns]
+    async def _claim_revisions(self, ds: Obj) -> list[Obj]:
+        """Owned revisions, plus orphans the selector matches (left by an orphaning delete)."""
+        ns, uid, selector = ds["metadata"]["namespace"], ds["metadata"]["uid"], _selector(ds)
+        out = [r for r in self.cr_informer.by_index("controller", uid)
+               if r["metadata"].get("namespace") == ns]
+        for rev in self.cr_informer.by_index("namespace", ns):
+            if ownership.controller_ref(rev) is None and not rev["metadata"].get(
+                    "deletionTimestamp") and selector.matches(rev["metadata"].get("labels") or {}):
+                adopted = await ownership.adopt(self.client, self.revisions.rt, ds, rev)
+                if adopted is not None:
+                    out.append(adopted)
+        return out
 
     async def _claim(self, ds: Obj) -> list[Obj]:
         """Owned pods that match, after adopting orphans and releasing mismatches."""
