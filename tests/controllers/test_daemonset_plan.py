@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kubelite.controllers.daemonset import history, placement, plan, rolling
+from kubelite.controllers.daemonset import backoff, history, placement, plan, rolling
 
 Obj = dict[str, Any]
 NOW = datetime.datetime(2024, 1, 1, 1, 0, tzinfo=datetime.UTC)
@@ -220,3 +220,17 @@ def test_manage_with_surge_keeps_old_until_new_is_available(new_ready: bool, old
                                       created="2024-01-01T00:05:00Z")])
     acts = plan.manage(rolling_ds(0, 1), [node("a")], by_node, hash_=HASH, now=NOW)
     assert [p["metadata"]["name"] for p in acts.delete] == want
+
+
+def test_failed_pod_backoff_doubles_per_node() -> None:
+    now = [0.0]
+    b = backoff.Backoff(clock=lambda: now[0])
+    assert b.wait("ns/d", "a") == 0.0            # first failure: replace at once
+    assert b.wait("ns/d", "a") == 1.0            # again within 1 s: wait
+    assert b.wait("ns/d", "b") == 0.0            # other nodes are independent
+    now[0] = 1.0
+    assert b.wait("ns/d", "a") == 0.0            # waited out: replace, next wait 2 s
+    now[0] = 2.5
+    assert b.wait("ns/d", "a") == 0.5
+    b.forget("ns/d")
+    assert b.wait("ns/d", "a") == 0.0

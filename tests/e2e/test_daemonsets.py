@@ -293,3 +293,18 @@ def test_cordoned_node_still_gets_a_daemon_pod(cluster: cluster_mod.Cluster, ns:
         wait_nodes(cluster, ns, "tough", set(NODES))
     finally:
         cluster.kubectl("uncordon", "hollow-0")
+
+
+def test_failed_pod_is_replaced_and_reported(cluster: cluster_mod.Cluster, ns: str) -> None:
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=ds_yaml("flaky"))
+    wait_nodes(cluster, ns, "flaky", set(NODES))
+    [victim] = pods_by_node(cluster, ns, "flaky")["hollow-2"]
+    name = victim["metadata"]["name"]
+    cluster.kubectl("patch", "pod", name, "-n", ns, "--subresource=status", "--type=merge",
+                    "-p", '{"status": {"phase": "Failed"}}')
+    cluster_mod.wait_for("a new pod on hollow-2", lambda: pods_by_node(cluster, ns, "flaky"),
+                         lambda got: [p["metadata"]["name"] for p in got.get("hollow-2", [])
+                                      if p["status"].get("phase") == "Running"] not in ([], [name]))
+    described = cluster.kubectl("describe", "ds", "flaky", "-n", ns).stdout
+    assert f"Found failed daemon pod {ns}/{name} on node hollow-2, will try to kill it" in \
+        " ".join(described.split())

@@ -17,6 +17,7 @@ from kubelite.api import errors, labels
 from kubelite.client import events, factory, informer, rest
 from kubelite.controllers import controller, expectations, ownership
 from kubelite.controllers.daemonset import (
+    backoff,
     history,
     placement,
     plan,
@@ -43,6 +44,7 @@ class DaemonSetController(controller.Controller):
         self.cr_informer = informers.informer("apps/v1", "ControllerRevision",
                                               controller=informer.by_controller)
         self.expectations = expectations.Expectations()
+        self.failed_backoff = backoff.Backoff()
         self.recorder = events.Recorder(client, self.name)
         self.pods = podwriter.PodWriter(client, self.recorder, self.expectations)
         self.revisions = revisions.RevisionWriter(client)
@@ -114,6 +116,7 @@ class DaemonSetController(controller.Controller):
         cached = self.ds_informer.get(key)
         if cached is None:
             self.expectations.forget(key)
+            self.failed_backoff.forget(key)
             return
         ds = copy.deepcopy(cached)
         ds.setdefault("apiVersion", "apps/v1")
@@ -146,6 +149,11 @@ class DaemonSetController(controller.Controller):
             else:
                 acts.delete = rolling.deletions(ds, nodes, node_pods, hash_, now)
         for pod, node in acts.failed:
+            wait = self.failed_backoff.wait(key, node)
+            if wait:
+                acts.delete = [p for p in acts.delete if p is not pod]
+                self.queue.add_after(key, wait)
+                continue
             self.recorder.event(ds, "Warning", "FailedDaemonPod",
                                 f"Found failed daemon pod {pod['metadata']['namespace']}/"
                                 f"{pod['metadata']['name']} on node {node}, will try to kill it")
