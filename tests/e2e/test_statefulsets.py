@@ -219,6 +219,12 @@ def test_claims_are_made_per_pod_and_kept_on_scale_down(cluster: cluster_mod.Clu
     assert {"name": "www", "persistentVolumeClaim": {"claimName": "www-web-0"}} in vols
     assert "create Claim www-web-0 Pod web-0 in StatefulSet web success" in event_messages(
         cluster, ns, "SuccessfulCreate")
+    # A pending pod whose claim is deleted gets the claim back.
+    old_uid = next(c["metadata"]["uid"] for c in claims if c["metadata"]["name"] == "www-web-1")
+    cluster.kubectl("delete", "pvc", "www-web-1", "-n", ns, "--wait=false")
+    cluster_mod.wait_for("www-web-1 recreated", lambda: cluster.kubectl(
+        "get", "pvc", "www-web-1", "-n", ns, "-o", "jsonpath={.metadata.uid}",
+        check=False).stdout, lambda uid: uid not in ("", old_uid))
     cluster.kubectl("scale", "sts", "web", "-n", ns, "--replicas=0")
     cluster_mod.wait_for("pods gone", lambda: pods(cluster, ns, "web"), lambda ps: not ps)
     names = [c["metadata"]["name"] for c in cluster.kubectl_json("get", "pvc", "-n", ns)["items"]]

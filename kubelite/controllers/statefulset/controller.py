@@ -42,6 +42,7 @@ class StatefulSetController(controller.Controller):
         self.sts_informer.add_handlers(self.enqueue_handlers())
         self.pod_informer.add_handlers(informer.Handlers(
             on_add=self._pod_changed, on_update=self._pod_updated, on_delete=self._pod_changed))
+        self.pvc_informer.add_handlers(informer.Handlers(on_delete=self._claim_deleted))
 
     # -- mapping pod events to sets ---------------------------------------------------------
 
@@ -55,6 +56,14 @@ class StatefulSetController(controller.Controller):
         pod_labels = pod["metadata"].get("labels") or {}
         for sts in self.sts_informer.by_index("namespace", ns):
             if _selector(sts).matches(pod_labels):
+                self.enqueue(sts)
+
+    def _claim_deleted(self, claim: Obj) -> None:
+        """Claims carry their set's matchLabels: a pending pod may need its claim again."""
+        claim_labels = claim["metadata"].get("labels") or {}
+        for sts in self.sts_informer.by_index("namespace", claim["metadata"]["namespace"]):
+            if identity.spec(sts).get("volumeClaimTemplates") and \
+                    _selector(sts).matches(claim_labels):
                 self.enqueue(sts)
 
     def _pod_updated(self, old: Obj, new: Obj) -> None:
@@ -74,6 +83,9 @@ class StatefulSetController(controller.Controller):
         revs, collisions, by_name = await self._revisions(sts)
         now = events.now_datetime()
         await self._retain_claims(sts, owned)
+        for pod in owned:       # a pending pod whose claim was deleted gets it back
+            if (pod.get("status") or {}).get("phase") == "Pending":
+                await self._create_claims(sts, pod, identity.ordinal_of(pod))
         await self._apply(sts, plan.next_steps(sts, owned, revs, now), by_name)
         new_status = status.compute(sts, owned, revs, collisions, now)
         await self._write_status(sts, new_status)
