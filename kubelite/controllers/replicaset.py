@@ -14,7 +14,7 @@ from typing import Any
 
 from kubelite.api import errors, labels
 from kubelite.client import events, factory, informer, rest
-from kubelite.controllers import controller, expectations, ownership, pods
+from kubelite.controllers import controller, dependents, expectations, ownership, pods
 
 log = logging.getLogger(__name__)
 
@@ -58,48 +58,11 @@ class ReplicaSetController(controller.Controller):
         self.expectations = expectations.Expectations()
         self.recorder = events.Recorder(client, self.name)
         self.rs_informer.add_handlers(self.enqueue_handlers())
-        self.pod_informer.add_handlers(informer.Handlers(
-            on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted))
-
-    # -- mapping pod events to owners ------------------------------------------------------
-
-    def _owner_key(self, pod: Obj) -> str | None:
-        ref = ownership.controller_ref(pod)
-        if ref is None or ref.get("kind") != self.kind:
-            return None
-        return f"{pod['metadata']['namespace']}/{ref['name']}"
-
-    def _enqueue_matching(self, pod: Obj) -> None:
-        """An orphan: every set in its namespace whose selector matches may adopt it."""
-        pod_labels = pod["metadata"].get("labels") or {}
-        for rs in self.rs_informer.by_index("namespace", pod["metadata"]["namespace"]):
-            if selector_of(rs).matches(pod_labels):
-                self.enqueue(rs)
-
-    def _pod_added(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key is not None:
-            self.expectations.observed_add(key)
-            self.queue.add(key)
-        elif ownership.controller_ref(pod) is None:
-            self._enqueue_matching(pod)
-
-    def _pod_updated(self, old: Obj, new: Obj) -> None:
-        if old["metadata"].get("resourceVersion") == new["metadata"].get("resourceVersion"):
-            return
-        old_key, new_key = self._owner_key(old), self._owner_key(new)
-        if old_key and old_key != new_key:
-            self.queue.add(old_key)
-        if new_key:
-            self.queue.add(new_key)
-        elif ownership.controller_ref(new) is None:
-            self._enqueue_matching(new)
-
-    def _pod_deleted(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key is not None:
-            self.expectations.observed_delete(key)
-            self.queue.add(key)
+        self.dependents = dependents.Dependents(
+            kind, self.queue, self.expectations,
+            lambda ns: self.rs_informer.by_index("namespace", ns),
+            lambda rs, found: selector_of(rs).matches(found))
+        self.pod_informer.add_handlers(self.dependents.handlers())
 
     # -- reconcile ---------------------------------------------------------------------------
 

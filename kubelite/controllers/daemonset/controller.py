@@ -15,7 +15,7 @@ from typing import Any
 
 from kubelite.api import errors, labels
 from kubelite.client import events, factory, informer, rest
-from kubelite.controllers import controller, expectations, ownership
+from kubelite.controllers import controller, dependents, expectations, ownership
 from kubelite.controllers.daemonset import (
     backoff,
     history,
@@ -49,8 +49,11 @@ class DaemonSetController(controller.Controller):
         self.pods = podwriter.PodWriter(client, self.recorder, self.expectations)
         self.revisions = revisions.RevisionWriter(client)
         self.ds_informer.add_handlers(self.enqueue_handlers())
-        self.pod_informer.add_handlers(informer.Handlers(
-            on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted))
+        self.dependents = dependents.Dependents(
+            "DaemonSet", self.queue, self.expectations,
+            lambda ns: self.ds_informer.by_index("namespace", ns),
+            lambda ds, found: _selector(ds).matches(found))
+        self.pod_informer.add_handlers(self.dependents.handlers())
         self.node_informer.add_handlers(informer.Handlers(
             on_add=self._enqueue_all, on_update=self._node_updated, on_delete=self._enqueue_all))
         self.cr_informer.add_handlers(informer.Handlers(
@@ -58,46 +61,9 @@ class DaemonSetController(controller.Controller):
 
     # -- mapping events to daemon sets --------------------------------------------------------
 
-    def _owner_key(self, obj: Obj) -> str | None:
-        ref = ownership.controller_ref(obj)
-        if ref is None or ref.get("kind") != "DaemonSet":
-            return None
-        return f"{obj['metadata']['namespace']}/{ref['name']}"
-
     def _owned_changed(self, obj: Obj) -> None:
-        key = self._owner_key(obj)
+        key = self.dependents.owner_key(obj)
         if key is not None:
-            self.queue.add(key)
-
-    def _enqueue_matching(self, pod: Obj) -> None:
-        pod_labels = pod["metadata"].get("labels") or {}
-        for ds in self.ds_informer.by_index("namespace", pod["metadata"]["namespace"]):
-            if _selector(ds).matches(pod_labels):
-                self.enqueue(ds)
-
-    def _pod_added(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key is not None:
-            self.expectations.observed_add(key)
-            self.queue.add(key)
-        elif ownership.controller_ref(pod) is None:
-            self._enqueue_matching(pod)
-
-    def _pod_updated(self, old: Obj, new: Obj) -> None:
-        if old["metadata"].get("resourceVersion") == new["metadata"].get("resourceVersion"):
-            return
-        old_key, new_key = self._owner_key(old), self._owner_key(new)
-        if old_key and old_key != new_key:
-            self.queue.add(old_key)
-        if new_key:
-            self.queue.add(new_key)
-        elif ownership.controller_ref(new) is None:
-            self._enqueue_matching(new)
-
-    def _pod_deleted(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key is not None:
-            self.expectations.observed_delete(key)
             self.queue.add(key)
 
     def _enqueue_all(self, _node: Obj) -> None:

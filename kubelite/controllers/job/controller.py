@@ -16,7 +16,7 @@ from typing import Any
 
 from kubelite.api import errors, labels
 from kubelite.client import events, factory, informer, rest
-from kubelite.controllers import controller, expectations, ownership
+from kubelite.controllers import controller, dependents, expectations, ownership
 from kubelite.controllers.job import state, template
 from kubelite.controllers.job import status as status_mod
 
@@ -43,45 +43,12 @@ class JobController(controller.Controller):
         self.expectations = expectations.Expectations()
         self.recorder = events.Recorder(client, self.name)
         self.job_informer.add_handlers(self.enqueue_handlers())
-        self.pod_informer.add_handlers(informer.Handlers(
-            on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted))
-
-    # -- mapping pod events to jobs ----------------------------------------------------------
-
-    def _owner_key(self, pod: Obj) -> str | None:
-        ref = ownership.controller_ref(pod)
-        if ref is None or ref.get("kind") != "Job":
-            return None
-        return f"{pod['metadata']['namespace']}/{ref['name']}"
-
-    def _enqueue_matching(self, pod: Obj) -> None:
-        pod_labels = pod["metadata"].get("labels") or {}
-        for job in self.job_informer.by_index("namespace", pod["metadata"]["namespace"]):
-            if job["spec"].get("selector") and selector_of(job).matches(pod_labels):
-                self.enqueue(job)
-
-    def _pod_added(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key is not None:
-            self.expectations.observed_add(key)
-            self.queue.add(key)
-        elif ownership.controller_ref(pod) is None:
-            self._enqueue_matching(pod)
-
-    def _pod_updated(self, old: Obj, new: Obj) -> None:
-        if old["metadata"].get("resourceVersion") == new["metadata"].get("resourceVersion"):
-            return
-        old_key, new_key = self._owner_key(old), self._owner_key(new)
-        if old_key and old_key != new_key:
-            self.queue.add(old_key)
-        if new_key:
-            self.queue.add(new_key)
-
-    def _pod_deleted(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key is not None:
-            self.expectations.observed_delete(key)
-            self.queue.add(key)
+        self.dependents = dependents.Dependents(
+            "Job", self.queue, self.expectations,
+            lambda ns: self.job_informer.by_index("namespace", ns),
+            lambda job, found: bool(job["spec"].get("selector"))
+            and selector_of(job).matches(found))
+        self.pod_informer.add_handlers(self.dependents.handlers())
 
     # -- reconcile ---------------------------------------------------------------------------
 
