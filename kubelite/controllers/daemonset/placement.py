@@ -11,8 +11,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from kubelite.api import taints
-from kubelite.scheduler import nodeselector
+from kubelite.api import nodeselector, taints
 
 Obj = dict[str, Any]
 HASH_LABEL = "controller-revision-hash"

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubelite.api import nodeselector
 from kubelite.scheduler import handle as handle_mod
-from kubelite.scheduler import nodeinfo, nodeselector, podinfo, protocol
+from kubelite.scheduler import nodeinfo, podinfo, protocol
 from kubelite.scheduler.plugins import scoring
 
 NAME = "NodeAffinity"

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelite.api import labels as api_labels
-from kubelite.api import taints
+from kubelite.api import nodeselector, taints
 from kubelite.scheduler import handle as handle_mod
-from kubelite.scheduler import nodeinfo, nodeselector, podinfo, protocol
+from kubelite.scheduler import nodeinfo, podinfo, protocol
 
 NAME = "PodTopologySpread"
 REASON = "node(s) didn't match pod topology spread constraints"

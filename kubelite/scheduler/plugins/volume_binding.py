@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubelite.api import claims, errors
+from kubelite.api import claims, errors, nodeselector
 from kubelite.scheduler import handle as handle_mod
-from kubelite.scheduler import nodeinfo, nodeselector, podinfo, protocol
+from kubelite.scheduler import nodeinfo, podinfo, protocol
 
 NAME = "VolumeBinding"
 ERR_NODE_CONFLICT = "node(s) had volume node affinity conflict"

@@ -1,4 +1,5 @@
-"""v1.NodeSelector matching: the terms of required node affinity and preferences.
+"""v1.NodeSelector matching: the terms of required node affinity and preferences (the
+scheduler's plugins and the DaemonSet controller share it).
 
 Terms are ORed, the expressions and fields inside a term ANDed. A term with neither
 expressions nor fields matches no node, like upstream's nodeaffinity helper.
@@ -8,12 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from kubelite.scheduler import nodeinfo
+from typing import Any, Protocol
 
 Labels = Mapping[str, str]
+
+
+class Node(Protocol):
+    """What matching reads of a node (the scheduler's NodeInfo has both)."""
+    @property
+    def labels(self) -> Labels: ...
+    @property
+    def name(self) -> str: ...
 _REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
 
 
@@ -24,7 +30,7 @@ class Required:
     node_selector: dict[str, str]
     terms: list[dict[str, Any]] | None
 
-    def matches(self, node: nodeinfo.NodeInfo) -> bool:
+    def matches(self, node: Node) -> bool:
         labels = node.labels
         for key, value in self.node_selector.items():
             if labels.get(key) != value:
