@@ -96,6 +96,8 @@ def prepare_create(rt: registry.ResourceType, obj: Obj, namespace: str) -> None:
     if rt.group == "" and rt.kind == "Namespace":
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
         obj["status"] = {"phase": "Active"}
+    if rt.group == "apps" and rt.kind == "DaemonSet":
+        _set_template_generation(meta, _template_generation(meta) or 1)
 
 
 def prepare_update(rt: registry.ResourceType, new: Obj, old: Obj, subresource: str) -> Obj:
@@ -133,7 +135,29 @@ def prepare_update(rt: registry.ResourceType, new: Obj, old: Obj, subresource: s
         spec["finalizers"] = list(finalizers or [])
     if tracks_generation(rt) and _spec_changed(new, old):
         meta["generation"] = int(old_meta.get("generation") or 0) + 1
+    if rt.group == "apps" and rt.kind == "DaemonSet":
+        # the template's own generation, which daemon pods are labelled with: it moves
+        # only when the pod template does (upstream's spec.templateGeneration)
+        was = _template_generation(old_meta) or 1
+        template = (new.get("spec") or {}).get("template") != (old.get("spec") or {}).get(
+            "template")
+        _set_template_generation(meta, was + 1 if template else was)
     return new
+
+
+DAEMONSET_TEMPLATE_GENERATION = "deprecated.daemonset.template.generation"
+
+
+def _template_generation(meta: Obj) -> int:
+    raw = (meta.get("annotations") or {}).get(DAEMONSET_TEMPLATE_GENERATION)
+    try:
+        return max(int(raw), 0) if raw is not None else 0
+    except (TypeError, ValueError):
+        return 0
+
+
+def _set_template_generation(meta: Obj, value: int) -> None:
+    meta.setdefault("annotations", {})[DAEMONSET_TEMPLATE_GENERATION] = str(value)
 
 
 def _spec_changed(new: Obj, old: Obj) -> bool:
