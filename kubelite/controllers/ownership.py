@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kubelite.api import errors, registry
@@ -48,3 +49,27 @@ async def release(client: rest.Client, rt: registry.ResourceType, owner: Obj, ob
     except errors.APIError as e:
         if not (errors.is_not_found(e) or e.code == 422):
             raise
+
+
+async def claim(client: rest.Client, rt: registry.ResourceType, owner: Obj,
+                candidates: Iterable[Obj], fits: Callable[[Obj], bool], *,
+                may_adopt: bool = True) -> list[Obj]:
+    """The owner's dependents among `candidates` (upstream's ClaimObjects): those it controls
+    that still fit; those that no longer fit are released, orphans that fit are adopted
+    (unless may_adopt is false). An owner being deleted neither releases nor adopts."""
+    uid = owner["metadata"]["uid"]
+    deleting = bool(owner["metadata"].get("deletionTimestamp"))
+    out = []
+    for obj in candidates:
+        ref = controller_ref(obj)
+        if ref is not None and ref.get("uid") == uid:
+            if fits(obj):
+                out.append(obj)
+            elif not deleting:
+                await release(client, rt, owner, obj)
+        elif ref is None and may_adopt and not deleting and fits(obj) \
+                and not obj["metadata"].get("deletionTimestamp"):
+            adopted = await adopt(client, rt, owner, obj)
+            if adopted is not None:
+                out.append(adopted)
+    return out

@@ -81,22 +81,10 @@ class ReplicaSetController(controller.Controller):
     async def _claim(self, rs: Obj) -> list[Obj]:
         """Owned pods that match, after adopting orphans and releasing mismatches."""
         selector = selector_of(rs)
-        uid = rs["metadata"]["uid"]
-        out = []
-        for pod in self.pod_informer.by_index("namespace", rs["metadata"]["namespace"]):
-            ref = ownership.controller_ref(pod)
-            matches = selector.matches(pod["metadata"].get("labels") or {})
-            if ref is not None and ref.get("uid") == uid:
-                if matches:
-                    out.append(pod)
-                elif not rs["metadata"].get("deletionTimestamp"):
-                    await ownership.release(self.client, self.pod_rt, rs, pod)
-            elif ref is None and matches and not pod["metadata"].get("deletionTimestamp") \
-                    and not rs["metadata"].get("deletionTimestamp"):
-                adopted = await ownership.adopt(self.client, self.pod_rt, rs, pod)
-                if adopted is not None:
-                    out.append(adopted)
-        return out
+        return await ownership.claim(
+            self.client, self.pod_rt, rs,
+            self.pod_informer.by_index("namespace", rs["metadata"]["namespace"]),
+            lambda pod: selector.matches(pod["metadata"].get("labels") or {}))
 
     async def _manage(self, key: str, rs: Obj, active: list[Obj]) -> str | None:
         want = int(rs["spec"].get("replicas", 1))

@@ -140,21 +140,11 @@ class DaemonSetController(controller.Controller):
 
     async def _claim(self, ds: Obj) -> list[Obj]:
         """Owned pods that match, after adopting orphans and releasing mismatches."""
-        selector, uid = _selector(ds), ds["metadata"]["uid"]
-        out = []
-        for pod in self.pod_informer.by_index("namespace", ds["metadata"]["namespace"]):
-            ref = ownership.controller_ref(pod)
-            matches = selector.matches(pod["metadata"].get("labels") or {})
-            if ref is not None and ref.get("uid") == uid:
-                if matches:
-                    out.append(pod)
-                else:
-                    await ownership.release(self.client, self.pod_rt, ds, pod)
-            elif ref is None and matches and not pod["metadata"].get("deletionTimestamp"):
-                adopted = await ownership.adopt(self.client, self.pod_rt, ds, pod)
-                if adopted is not None:
-                    out.append(adopted)
-        return out
+        selector = _selector(ds)
+        return await ownership.claim(
+            self.client, self.pod_rt, ds,
+            self.pod_informer.by_index("namespace", ds["metadata"]["namespace"]),
+            lambda pod: selector.matches(pod["metadata"].get("labels") or {}))
 
     async def _write_status(self, ds: Obj, nodes: list[Obj], node_pods: dict[str, list[Obj]],
                             hash_: str) -> None:

@@ -82,22 +82,12 @@ class JobController(controller.Controller):
 
     async def _claim(self, job: Obj) -> list[Obj]:
         """Owned pods that match the selector, after adopting matching orphans."""
-        selector, uid = selector_of(job), job["metadata"]["uid"]
-        out = []
-        for pod in self.pod_informer.by_index("namespace", job["metadata"]["namespace"]):
-            ref = ownership.controller_ref(pod)
-            matches = selector.matches(pod["metadata"].get("labels") or {})
-            if ref is not None and ref.get("uid") == uid:
-                if matches:
-                    out.append(pod)
-                else:
-                    await ownership.release(self.client, self.pod_rt, job, pod)
-            elif ref is None and matches and job["spec"].get("selector") and \
-                    not pod["metadata"].get("deletionTimestamp"):
-                adopted = await ownership.adopt(self.client, self.pod_rt, job, pod)
-                if adopted is not None:
-                    out.append(adopted)
-        return out
+        selector = selector_of(job)
+        return await ownership.claim(
+            self.client, self.pod_rt, job,
+            self.pod_informer.by_index("namespace", job["metadata"]["namespace"]),
+            lambda pod: selector.matches(pod["metadata"].get("labels") or {}),
+            may_adopt=bool(job["spec"].get("selector")))
 
     # -- the four branches -------------------------------------------------------------------
 

@@ -96,22 +96,12 @@ class StatefulSetController(controller.Controller):
 
     async def _claim_pods(self, sts: Obj) -> list[Obj]:
         """Owned pods that still match, after adopting orphans and releasing mismatches."""
-        selector, uid = _selector(sts), sts["metadata"]["uid"]
-        out = []
-        for pod in self.pod_informer.by_index("namespace", sts["metadata"]["namespace"]):
-            ref = ownership.controller_ref(pod)
-            fits = selector.matches(pod["metadata"].get("labels") or {}) and \
-                identity.is_member(sts, pod)
-            if ref is not None and ref.get("uid") == uid:
-                if fits:
-                    out.append(pod)
-                else:
-                    await ownership.release(self.client, self.pod_rt, sts, pod)
-            elif ref is None and fits and not pod["metadata"].get("deletionTimestamp"):
-                adopted = await ownership.adopt(self.client, self.pod_rt, sts, pod)
-                if adopted is not None:
-                    out.append(adopted)
-        return out
+        selector = _selector(sts)
+        return await ownership.claim(
+            self.client, self.pod_rt, sts,
+            self.pod_informer.by_index("namespace", sts["metadata"]["namespace"]),
+            lambda pod: selector.matches(pod["metadata"].get("labels") or {})
+            and identity.is_member(sts, pod))
 
     def _owned_revisions(self, sts: Obj) -> list[Obj]:
         return self.rev_informer.by_index("controller", sts["metadata"]["uid"])
