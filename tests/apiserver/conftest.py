@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import copy
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -12,6 +14,7 @@ from kubelite.apiserver.handlers import write
 from kubelite.storage import sqlite
 
 OPTS = params.WriteOptions(False, "test", "Strict", False)
+Obj = dict[str, Any]
 
 
 @pytest.fixture
@@ -26,3 +29,18 @@ async def ctx(tmp_path) -> AsyncIterator[context.Context]:  # type: ignore[no-un
     yield c
     await cache.stop()
     await store.close()
+
+
+async def update(c: context.Context, resource: tuple[str, str, str], name: str,
+                 change: Callable[[Obj], Any], namespace: str = "default") -> Obj:
+    """Update an object through the write pipeline: `change` edits a copy of what is stored."""
+    rt = c.registry.lookup(*resource)
+    assert rt is not None
+    info = type("Info", (), {"namespace": namespace, "name": name, "subresource": ""})()
+
+    async def mutate(current: Obj) -> Obj:
+        new = copy.deepcopy(current)
+        change(new)
+        return new
+    stored, _ = await write.update_object(c, rt, info, mutate, OPTS)  # type: ignore[arg-type]
+    return stored

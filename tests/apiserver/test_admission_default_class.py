@@ -11,6 +11,7 @@ import pytest
 
 from kubelite.apiserver import context, strategy
 from kubelite.apiserver.handlers import write
+from tests.apiserver import conftest
 from tests.apiserver.conftest import OPTS
 
 Obj = dict[str, Any]
@@ -116,14 +117,7 @@ async def test_an_empty_class_name_asks_for_no_class(ctx: context.Context) -> No
 async def test_an_existing_ingress_is_left_alone_on_update(ctx: context.Context) -> None:
     await create(ctx, INGRESSES, ingress("web"))
     await create(ctx, INGRESS_CLASSES, ingress_class("main", default=True))
-    rt = ctx.registry.lookup(*INGRESSES)
-    assert rt is not None
-    info = type("Info", (), {"namespace": "default", "name": "web", "subresource": ""})()
-
-    async def relabel(current: Obj) -> Obj:
-        new = copy.deepcopy(current)
-        new["metadata"]["labels"] = {"touched": "yes"}
-        return new
-    stored, _ = await write.update_object(ctx, rt, info, relabel, OPTS)  # type: ignore[arg-type]
+    stored = await conftest.update(ctx, INGRESSES, "web", lambda new: new["metadata"].update(
+        labels={"touched": "yes"}))
     assert stored["metadata"]["labels"] == {"touched": "yes"}
     assert "ingressClassName" not in stored["spec"]

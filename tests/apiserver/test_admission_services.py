@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import ipaddress
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from kubelite.api import errors
 from kubelite.apiserver import admission_services, context
 from kubelite.apiserver.handlers import write
+from tests.apiserver import conftest
 from tests.apiserver.conftest import OPTS
 
 Obj = dict[str, Any]
@@ -32,17 +32,7 @@ async def create(c: context.Context, obj: Obj) -> Obj:
 
 
 async def update(c: context.Context, name: str, change: Any) -> Obj:
-    rt = c.registry.lookup("", "v1", "services")
-    assert rt is not None
-    info = type("Info", (), {"namespace": "default", "name": name, "subresource": ""})()
-
-    async def mutate(current: Obj) -> Obj:
-        new = copy.deepcopy(current)
-        change(new)
-        return new
-
-    stored, _ = await write.update_object(c, rt, info, mutate, OPTS)  # type: ignore[arg-type]
-    return stored
+    return await conftest.update(c, ("", "v1", "services"), name, change)
 
 
 async def test_concurrent_creates_get_distinct_addresses_and_ports(ctx) -> None:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from typing import Any
 
 from kubelite.apiserver import context
 from kubelite.apiserver.handlers import write
+from tests.apiserver import conftest
 from tests.apiserver.conftest import OPTS
 
 Obj = dict[str, Any]
@@ -21,16 +22,7 @@ DS = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"
 
 
 async def update(c: context.Context, change: Callable[[Obj], None]) -> Obj:
-    rt = c.registry.lookup("apps", "v1", "daemonsets")
-    assert rt is not None
-    info = type("Info", (), {"namespace": "default", "name": "agent", "subresource": ""})()
-
-    async def mutate(current: Obj) -> Obj:
-        new = copy.deepcopy(current)
-        change(new)
-        return new
-    stored, _ = await write.update_object(c, rt, info, mutate, OPTS)  # type: ignore[arg-type]
-    return stored
+    return await conftest.update(c, ("apps", "v1", "daemonsets"), "agent", change)
 
 
 async def test_the_template_generation_follows_the_template(ctx: context.Context) -> None:
