@@ -13,9 +13,10 @@ finalizer (before admission added it) get it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from kubelite.api import claims
+from kubelite.api import claims, registry
 from kubelite.client import factory, informer, rest
 from kubelite.controllers import controller
 
@@ -55,7 +56,23 @@ def uses(pod: Obj, claim: Obj) -> bool:
     return False
 
 
-async def _set_finalizers(client: rest.Client, rt: Any, obj: Obj, finalizers: list[str]) -> None:
+async def protect(client: rest.Client, rt: registry.ResourceType, obj: Obj, finalizer: str,
+                  in_use: Callable[[], Awaitable[bool]]) -> bool:
+    """Lift `finalizer` from an object being deleted once nothing uses it, or put it on one
+    that lacks it; whether it was lifted. Writes are guarded by the resourceVersion read."""
+    finalizers = obj["metadata"].get("finalizers") or []
+    if deleting_with(obj, finalizer):
+        if await in_use():
+            return False
+        await _set_finalizers(client, rt, obj, [f for f in finalizers if f != finalizer])
+        return True
+    if lacks(obj, finalizer):
+        await _set_finalizers(client, rt, obj, [*finalizers, finalizer])
+    return False
+
+
+async def _set_finalizers(client: rest.Client, rt: registry.ResourceType, obj: Obj,
+                         finalizers: list[str]) -> None:
     """Write the finalizer list, guarded by the resourceVersion it was read at."""
     meta = obj["metadata"]
     await client.patch(rt, meta["name"], {"metadata": {
@@ -97,16 +114,9 @@ class ClaimProtectionController(controller.Controller):
         claim = self.claims.get(key)
         if claim is None:
             return
-        finalizers = claim["metadata"].get("finalizers") or []
-        if deleting_with(claim, claims.PVC_PROTECTION):
-            if await self._in_use(claim):
-                return
-            await _set_finalizers(self.client, self.claim_rt, claim,
-                                  [f for f in finalizers if f != claims.PVC_PROTECTION])
+        if await protect(self.client, self.claim_rt, claim, claims.PVC_PROTECTION,
+                         lambda: self._in_use(claim)):
             log.info("claim unused, protection removed claim=%s", key)
-        elif lacks(claim, claims.PVC_PROTECTION):
-            await _set_finalizers(self.client, self.claim_rt, claim,
-                                  [*finalizers, claims.PVC_PROTECTION])
 
     async def _in_use(self, claim: Obj) -> bool:
         key = informer.key_of(claim)
@@ -134,12 +144,9 @@ class VolumeProtectionController(controller.Controller):
         pv = self.volumes.get(key)
         if pv is None:
             return
-        finalizers = pv["metadata"].get("finalizers") or []
-        if deleting_with(pv, claims.PV_PROTECTION):
-            if (pv.get("status") or {}).get("phase") == "Bound":
-                return
-            await _set_finalizers(self.client, self.pv_rt, pv,
-                                  [f for f in finalizers if f != claims.PV_PROTECTION])
-        elif lacks(pv, claims.PV_PROTECTION):
-            await _set_finalizers(self.client, self.pv_rt, pv,
-                                  [*finalizers, claims.PV_PROTECTION])
+        await protect(self.client, self.pv_rt, pv, claims.PV_PROTECTION, lambda: _bound(pv))
+
+
+async def _bound(pv: Obj) -> bool:
+    """A volume is in use while it is Bound."""
+    return (pv.get("status") or {}).get("phase") == "Bound"

@@ -20,7 +20,7 @@ from typing import Any
 
 from kubelite.api import claims, errors
 from kubelite.client import events, factory, informer, rest
-from kubelite.controllers import controller
+from kubelite.controllers import controller, nodehealth
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class LocalPathProvisioner(controller.Controller):
                         (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
                     return self.nodes.get(name)
             return None
-        ready = [n for n in self.nodes.list() if _ready(n)
+        ready = [n for n in self.nodes.list() if nodehealth.ready_status(n) == "True"
                  and (n["metadata"].get("annotations") or {}).get(ROOT_ANNOTATION)]
         return min(ready, key=lambda n: n["metadata"]["name"]) if ready else None
 
@@ -181,7 +181,3 @@ class LocalPathProvisioner(controller.Controller):
         self.recorder.event(claim, "Normal", "ProvisioningSucceeded",
                             f"Successfully provisioned volume {pv['metadata']['name']}")
 
-
-def _ready(node: Obj) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (node.get("status") or {}).get("conditions") or [])
