@@ -164,15 +164,25 @@ def claim_ref(claim: Obj) -> Obj:
     return ref
 
 
+def ephemeral_claim_name(pod: Obj, volume: Obj) -> str:
+    """The claim an ephemeral volume of the pod uses: `<pod>-<volume>`."""
+    return f"{pod['metadata'].get('name', '')}-{volume.get('name', '')}"
+
+
+def made_for(claim: Obj, pod: Obj) -> bool:
+    """Whether the pod controls the claim (an ephemeral volume's claim must be its pod's)."""
+    uid = pod["metadata"].get("uid")
+    return any(ref.get("controller") and ref.get("uid") == uid
+               for ref in claim["metadata"].get("ownerReferences") or ())
+
+
 def pod_claims(pod: Obj) -> list[str]:
-    """`namespace/name` of every claim the pod's volumes use (an ephemeral volume's is
-    `<pod>-<volume>`)."""
-    meta = pod["metadata"]
-    ns = meta.get("namespace", "")
+    """`namespace/name` of every claim the pod's volumes use (ephemeral ones included)."""
+    ns = pod["metadata"].get("namespace", "")
     out = []
     for v in (pod.get("spec") or {}).get("volumes") or []:
         if (v.get("persistentVolumeClaim") or {}).get("claimName"):
             out.append(f"{ns}/{v['persistentVolumeClaim']['claimName']}")
         elif v.get("ephemeral"):
-            out.append(f"{ns}/{meta.get('name', '')}-{v['name']}")
+            out.append(f"{ns}/{ephemeral_claim_name(pod, v)}")
     return out

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kubelite.api import errors
+from kubelite.api import claims, errors
 from kubelite.client import factory
 from kubelite.scheduler import fiterror, handle, podinfo, protocol, scheduler
 from kubelite.scheduler.plugins import volume_binding
@@ -118,7 +118,7 @@ def run(pod: Obj, claims: list[Obj], node: Obj) -> protocol.Status | None:
         (using("data"), [claim("data", cls="local-path")], local_node("a"), ()),
         (using("data"), [claim("data", cls="local-path")], b.node("a"), (volume_binding.ERR_NO_LOCAL_PATH,)),
         (using("data"), [claim("data", cls="fast", annotations={
-            volume_binding.BETA_CLASS_ANNOTATION: "local-path"})], local_node("a"), ()),
+            claims.BETA_CLASS: "local-path"})], local_node("a"), ()),
         (using("data"), [claim("data", cls="later", annotations={volume_binding.SELECTED_NODE: "b"})],
          b.node("a"), ("node(s) didn't find available persistent volumes to bind",)),
         (using("data"), [claim("data", cls="later", annotations={volume_binding.SELECTED_NODE: "a"})],

@@ -23,7 +23,7 @@ from typing import Any
 
 from kubelite.agent.kubelet import atomicdir, fieldpath, objects
 from kubelite.agent.runtime import protocol
-from kubelite.api import quantity
+from kubelite.api import claims, quantity
 
 Obj = dict[str, Any]
 PROJECTED = ("configMap", "secret", "downwardAPI", "projected")
@@ -79,8 +79,7 @@ async def _setup_one(objs: objects.Objects, pod: Obj, vol: Obj, path: str) -> st
         return await _claim(objs, pod, (vol["persistentVolumeClaim"] or {}).get("claimName")
                             or "", path)
     if "ephemeral" in vol:
-        return await _claim(objs, pod, f"{pod['metadata']['name']}-{vol['name']}", path,
-                            owned=True)
+        return await _claim(objs, pod, claims.ephemeral_claim_name(pod, vol), path, owned=True)
     for kind in PROJECTED:
         if kind in vol:
             files = await _files(objs, pod, kind, vol[kind] or {})
@@ -142,9 +141,7 @@ async def _bound_volume(objs: objects.Objects, namespace: str, name: str,
     if claim is None:
         raise objects.Missing(f'failed to fetch PVC from API server: persistentvolumeclaims '
                               f'"{name}" not found')
-    if owner is not None and not any(
-            ref.get("controller") and ref.get("uid") == owner["metadata"].get("uid")
-            for ref in claim["metadata"].get("ownerReferences") or []):
+    if owner is not None and not claims.made_for(claim, owner):
         raise objects.Missing(f"PVC {namespace}/{name} was not created for pod {namespace}/"
                               f"{owner['metadata']['name']} (pod is not owner)")
     if claim["metadata"].get("deletionTimestamp"):

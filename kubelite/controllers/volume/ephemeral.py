@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from kubelite.api import errors
+from kubelite.api import claims, errors
 from kubelite.client import events, factory, informer, rest
 from kubelite.controllers import controller, ownership
 
@@ -22,17 +22,13 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
 
-def claim_name(pod: Obj, volume: Obj) -> str:
-    return f"{pod['metadata']['name']}-{volume['name']}"
-
-
 def claim_for(pod: Obj, volume: Obj) -> Obj:
     """The claim a pod's ephemeral volume asks for."""
     template = (volume.get("ephemeral") or {}).get("volumeClaimTemplate") or {}
     meta = template.get("metadata") or {}
     pod_meta = pod["metadata"]
     out: Obj = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {
-        "name": claim_name(pod, volume), "namespace": pod_meta["namespace"],
+        "name": claims.ephemeral_claim_name(pod, volume), "namespace": pod_meta["namespace"],
         "ownerReferences": [ownership.owner_reference(
             {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta})]},
         "spec": template.get("spec") or {}}
@@ -77,11 +73,10 @@ class EphemeralVolumeController(controller.Controller):
             await self._ensure_claim(pod, volume)
 
     async def _ensure_claim(self, pod: Obj, volume: Obj) -> None:
-        ns, name = pod["metadata"]["namespace"], claim_name(pod, volume)
+        ns, name = pod["metadata"]["namespace"], claims.ephemeral_claim_name(pod, volume)
         existing = self.claims.get(f"{ns}/{name}")
         if existing is not None:
-            ref = ownership.controller_ref(existing)
-            if not ref or ref.get("uid") != pod["metadata"]["uid"]:
+            if not claims.made_for(existing, pod):
                 self.recorder.event(pod, "Warning", "FailedBinding",
                                     f"PVC {ns}/{name} was not created for pod {ns}/"
                                     f"{pod['metadata']['name']} (pod is not owner)")

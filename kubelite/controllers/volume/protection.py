@@ -45,13 +45,12 @@ def uses(pod: Obj, claim: Obj) -> bool:
     """Whether the pod keeps the claim in use (see the module docstring)."""
     if not (pod.get("spec") or {}).get("nodeName"):
         return False
-    name, pod_name = claim["metadata"]["name"], pod["metadata"].get("name", "")
+    name = claim["metadata"]["name"]
     for v in pod["spec"].get("volumes") or []:
         if (v.get("persistentVolumeClaim") or {}).get("claimName") == name:
             return True
-        if v.get("ephemeral") and f"{pod_name}-{v['name']}" == name and not shut_down(pod) \
-                and any(r.get("controller") and r.get("uid") == pod["metadata"].get("uid")
-                        for r in claim["metadata"].get("ownerReferences") or []):
+        if v.get("ephemeral") and claims.ephemeral_claim_name(pod, v) == name \
+                and not shut_down(pod) and claims.made_for(claim, pod):
             return True
     return False
 

@@ -32,7 +32,6 @@ LOCAL_PATH_PROVISIONER = "kubelite.io/local-path"
 NO_PROVISIONER = "kubernetes.io/no-provisioner"
 LOCAL_PATH_ROOT = "kubelite.io/local-path-root"
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
-BETA_CLASS_ANNOTATION = "volume.beta.kubernetes.io/storage-class"
 WAIT_FOR_FIRST_CONSUMER = "WaitForFirstConsumer"
 
 Obj = dict[str, Any]
@@ -51,23 +50,14 @@ class _State:
 
 def claim_names(pod: Obj) -> list[tuple[str, bool]]:
     """(claim name, is ephemeral) of every volume backed by a claim, in volume order."""
-    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
     out = []
-    for volume in spec.get("volumes") or ():
+    for volume in (pod.get("spec") or {}).get("volumes") or ():
         pvc = volume.get("persistentVolumeClaim")
         if pvc is not None:
             out.append((pvc.get("claimName") or "", False))
         elif volume.get("ephemeral") is not None:
-            out.append((f"{meta.get('name', '')}-{volume.get('name', '')}", True))
+            out.append((claims.ephemeral_claim_name(pod, volume), True))
     return out
-
-
-def claim_class(claim: Obj) -> str:
-    """The claim's class name: the beta annotation wins over spec.storageClassName."""
-    annotations = claim["metadata"].get("annotations") or {}
-    if BETA_CLASS_ANNOTATION in annotations:
-        return annotations[BETA_CLASS_ANNOTATION] or ""
-    return (claim.get("spec") or {}).get("storageClassName") or ""
 
 
 def claim_problem(pod: Obj, claim: Obj | None, name: str, ephemeral: bool) -> str:
@@ -81,17 +71,11 @@ def claim_problem(pod: Obj, claim: Obj | None, name: str, ephemeral: bool) -> st
         return f'persistentvolumeclaim "{name}" bound to non-existent persistentvolume "{volume_name}"'
     if claim["metadata"].get("deletionTimestamp"):
         return f'persistentvolumeclaim "{name}" is being deleted'
-    if ephemeral and not _owned_by(claim, pod):
+    if ephemeral and not claims.made_for(claim, pod):
         pod_meta = pod["metadata"]
         return (f"PVC {claim['metadata'].get('namespace')}/{name} was not created for pod "
                 f"{pod_meta.get('namespace')}/{pod_meta.get('name')} (pod is not owner)")
     return ""
-
-
-def _owned_by(claim: Obj, pod: Obj) -> bool:
-    uid = pod["metadata"].get("uid")
-    return any(ref.get("controller") and ref.get("uid") == uid
-               for ref in claim["metadata"].get("ownerReferences") or ())
 
 
 class VolumeBinding:
@@ -109,28 +93,28 @@ class VolumeBinding:
         names = claim_names(pod.pod)
         if not names:
             return None, protocol.SKIP
-        claims = []
+        found = []
         for name, ephemeral in names:
             claim = self.handle.claim(pod.namespace, name)
             problem = claim_problem(pod.pod, claim, name, ephemeral)
             if problem or claim is None:
                 return None, protocol.unresolvable(problem)
-            claims.append(claim)
-        sorted_claims, immediate = self._sort(claims)
+            found.append(claim)
+        sorted_claims, immediate = self._sort(found)
         if immediate:
             return None, protocol.unresolvable(ERR_UNBOUND_IMMEDIATE)
         state[NAME] = sorted_claims
         return None, None
 
-    def _sort(self, claims: list[Obj]) -> tuple[_State, bool]:
+    def _sort(self, pod_claims: list[Obj]) -> tuple[_State, bool]:
         """Bound and delayed claims; True when an unbound claim binds immediately."""
         out = _State()
-        for claim in claims:
+        for claim in pod_claims:
             volume_name = (claim.get("spec") or {}).get("volumeName")
             if volume_name:
                 out.bound.append((claim, self.handle.volume(volume_name)))
                 continue
-            class_name = claim_class(claim)
+            class_name = claims.claim_class(claim)
             storage_class = self.handle.storage_class(class_name) if class_name else None
             if storage_class is None or storage_class.get("volumeBindingMode") != WAIT_FOR_FIRST_CONSUMER:
                 return out, True
