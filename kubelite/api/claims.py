@@ -20,6 +20,11 @@ BETA_CLASS = "volume.beta.kubernetes.io/storage-class"
 # the in-use protection finalizers (admission adds them, the protection controllers remove them)
 PVC_PROTECTION = "kubernetes.io/pvc-protection"
 PV_PROTECTION = "kubernetes.io/pv-protection"
+# the bundled local-path provisioner, and the node annotation naming where its volumes live
+LOCAL_PATH_PROVISIONER = "kubelite.io/local-path"
+LOCAL_PATH_ROOT = "kubelite.io/local-path-root"
+PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"          # on a PV: who made it
+SELECTED_NODE = "volume.kubernetes.io/selected-node"        # on a claim: where it goes
 
 
 def claim_class(claim: Obj) -> str:

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from kubelite.api import errors
+from kubelite.api import claims, errors
 from kubelite.client import events, rest
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ Obj = dict[str, Any]
 KUBELET_VERSION = "v1.32.4-kubelite"
 # Where this node keeps the local-path provisioner's volumes (absolute): the provisioner
 # gives a node without it no volumes.
-LOCAL_PATH_ROOT = "kubelite.io/local-path-root"
+LOCAL_PATH_ROOT = claims.LOCAL_PATH_ROOT
 ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 
 

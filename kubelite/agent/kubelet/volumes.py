@@ -27,8 +27,8 @@ from kubelite.api import claims, quantity
 
 Obj = dict[str, Any]
 PROJECTED = ("configMap", "secret", "downwardAPI", "projected")
-PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
-LOCAL_PATH_PROVISIONER = "kubelite.io/local-path"
+PROVISIONED_BY = claims.PROVISIONED_BY
+LOCAL_PATH_PROVISIONER = claims.LOCAL_PATH_PROVISIONER
 # PersistentVolumeSpec fields that are not the volume's source.
 PV_NOT_SOURCE = frozenset({
     "accessModes", "capacity", "claimRef", "mountOptions", "nodeAffinity",

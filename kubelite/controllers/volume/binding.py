@@ -15,8 +15,8 @@ Obj = dict[str, Any]
 
 BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
 BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
-PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
-SELECTED_NODE = "volume.kubernetes.io/selected-node"
+PROVISIONED_BY = claims.PROVISIONED_BY
+SELECTED_NODE = claims.SELECTED_NODE
 
 
 def _annotate(obj: Obj, key: str) -> bool:

@@ -26,12 +26,12 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 
-PROVISIONER = "kubelite.io/local-path"
+PROVISIONER = claims.LOCAL_PATH_PROVISIONER
 CLASS_NAME = "local-path"
-ROOT_ANNOTATION = "kubelite.io/local-path-root"
-SELECTED_NODE = "volume.kubernetes.io/selected-node"
+ROOT_ANNOTATION = claims.LOCAL_PATH_ROOT
+SELECTED_NODE = claims.SELECTED_NODE
 STORAGE_PROVISIONER = "volume.kubernetes.io/storage-provisioner"
-PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
+PROVISIONED_BY = claims.PROVISIONED_BY
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 HOSTNAME = "kubernetes.io/hostname"
 WAIT = "WaitForFirstConsumer"

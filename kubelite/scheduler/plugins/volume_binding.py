@@ -28,10 +28,10 @@ ERR_NO_LOCAL_PATH = "node(s) did not offer local-path storage (no kubelite.io/lo
 ERR_PV_NOT_EXIST = "pvc(s) bound to non-existent pv(s)"
 ERR_UNBOUND_IMMEDIATE = "pod has unbound immediate PersistentVolumeClaims"
 
-LOCAL_PATH_PROVISIONER = "kubelite.io/local-path"
+LOCAL_PATH_PROVISIONER = claims.LOCAL_PATH_PROVISIONER
 NO_PROVISIONER = "kubernetes.io/no-provisioner"
-LOCAL_PATH_ROOT = "kubelite.io/local-path-root"
-SELECTED_NODE = "volume.kubernetes.io/selected-node"
+LOCAL_PATH_ROOT = claims.LOCAL_PATH_ROOT
+SELECTED_NODE = claims.SELECTED_NODE
 WAIT_FOR_FIRST_CONSUMER = "WaitForFirstConsumer"
 
 Obj = dict[str, Any]
